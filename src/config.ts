@@ -1,0 +1,321 @@
+/**
+ * The one configuration loader. Every environment variable of CONTRACT §3 is read here and
+ * nowhere else (tests and drizzle.config.ts excepted). `loadConfig` is pure over the `env`
+ * it is given, reports every bad variable at once, and never echoes a secret's value.
+ */
+import { z } from "zod";
+
+import { ConfigError } from "./errors.js";
+
+export const SECOND = 1000;
+export const MINUTE = 60 * SECOND;
+export const HOUR = 60 * MINUTE;
+
+/** The receipt types CONTRACT §1 names; unknown types are still accepted and stored. */
+export const KNOWN_MESSAGE_TYPES = ["VoiceReport", "VoiceCallReport", "VoiceRecordReport"] as const;
+
+/** Actions a SmartCall callback may answer (reference §1.6). */
+export const SMART_CALL_ACTIONS = [
+  "play",
+  "break",
+  "continue",
+  "hangup",
+  "transfer",
+  "donothing",
+  "dtmf",
+  "parallel_transfer",
+  "parallel_bridge",
+] as const;
+
+const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+
+const emptyAsUndefined = (v: unknown) => (typeof v === "string" && v.trim() === "" ? undefined : v);
+
+const optionalString = z.preprocess(emptyAsUndefined, z.string().optional());
+
+function intInRange(min: number, max: number, fallback: number) {
+  return z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .optional()
+      .transform((s, ctx) => {
+        if (s === undefined) {
+          return fallback;
+        }
+        const n = Number(s.trim());
+        if (!/^-?\d+$/.test(s.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
+          ctx.addIssue({
+            code: "custom",
+            message: `must be a whole number from ${min} to ${max}, got "${s}"`,
+          });
+          return z.NEVER;
+        }
+        return n;
+      }),
+  );
+}
+
+function url(fallback: string, protocols: readonly string[]) {
+  return z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .default(fallback)
+      .refine(
+        (s) => {
+          try {
+            return protocols.includes(new URL(s).protocol);
+          } catch {
+            return false;
+          }
+        },
+        { message: `must be a URL starting with ${protocols.map((p) => `${p}//`).join(" or ")}` },
+      ),
+  );
+}
+
+/** An HTTP(S) endpoint without trailing slash: @alicloud/mns signs `/queues/…` but would send `//queues/…`. */
+function endpoint(fallback: string) {
+  return url(fallback, ["http:", "https:"]).transform((s) => s.replace(/\/+$/, ""));
+}
+
+const onOff = z.preprocess(
+  (v) => (typeof v === "string" ? v.trim().toLowerCase() || undefined : v),
+  z
+    .enum(["on", "off", "true", "false", "1", "0", "yes", "no"], {
+      message: "must be on or off",
+    })
+    .optional()
+    .transform((v) => (v === undefined ? undefined : ["on", "true", "1", "yes"].includes(v))),
+);
+
+export interface MnsQueueConfig {
+  messageType: string;
+  queueName: string;
+}
+
+const mnsQueues = z.preprocess(
+  emptyAsUndefined,
+  z
+    .string()
+    .optional()
+    .transform((s, ctx): MnsQueueConfig[] => {
+      if (s === undefined) {
+        return [];
+      }
+      const out: MnsQueueConfig[] = [];
+      for (const part of s.split(",").map((p) => p.trim()).filter(Boolean)) {
+        const m = /^([A-Za-z][A-Za-z0-9]*):([A-Za-z0-9-]{1,256})$/.exec(part);
+        if (!m) {
+          ctx.addIssue({
+            code: "custom",
+            message: `must be a comma list of MessageType:QueueName (e.g. VoiceReport:Alicom-Queue-1234567890123456-VoiceReport), got "${part}"`,
+          });
+          return z.NEVER;
+        }
+        out.push({ messageType: m[1] as string, queueName: m[2] as string });
+      }
+      return out;
+    }),
+);
+
+const prodIds = z.preprocess(
+  emptyAsUndefined,
+  z
+    .string()
+    .default("11000000300006,11010000138001,11000000300005,11030000180001")
+    .transform((s, ctx) => {
+      const ids = s.split(",").map((p) => p.trim()).filter(Boolean);
+      if (ids.length === 0 || ids.some((id) => !/^\d{1,20}$/.test(id))) {
+        ctx.addIssue({ code: "custom", message: `must be a comma list of numeric ProdIds, got "${s}"` });
+        return z.NEVER;
+      }
+      return ids;
+    }),
+);
+
+const envSchema = z.object({
+  DATABASE_URL: url("postgres://postgres@127.0.0.1:5432/postgres", ["postgres:", "postgresql:"]),
+  REDIS_URL: url("redis://127.0.0.1:6379", ["redis:", "rediss:"]),
+  ALIBABA_CLOUD_ACCESS_KEY_ID: optionalString,
+  ALIBABA_CLOUD_ACCESS_KEY_SECRET: optionalString,
+  VMS_MNS_QUEUES: mnsQueues,
+  VMS_MNS_ENDPOINT: endpoint("https://1943695596114318.mns.cn-hangzhou.aliyuncs.com"),
+  VMS_MNS_WAIT_SECONDS: intInRange(1, 30, 30),
+  VMS_TOKEN_ENDPOINT: endpoint("https://dybaseapi.aliyuncs.com"),
+  VMS_API_ENDPOINT: endpoint("https://dyvmsapi.aliyuncs.com"),
+  VMS_PUSH_HOST: z.preprocess(emptyAsUndefined, z.string().default("0.0.0.0")),
+  VMS_PUSH_PORT: intInRange(0, 65535, 8080),
+  VMS_PUSH_TOKEN: optionalString,
+  VMS_PUSH_BODY_LIMIT_BYTES: intInRange(1024, 100 * 1024 * 1024, 5 * 1024 * 1024),
+  VMS_QUEUE_PREFIX: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .default("{vr}")
+      .refine((s) => !s.includes(":") && s.length <= 64, {
+        message: "must be at most 64 characters without ':'",
+      }),
+  ),
+  VMS_RECONCILE: onOff,
+  VMS_RECONCILE_DELAY_SECONDS: intInRange(0, 24 * 3600, 180),
+  VMS_RECONCILE_QPS: intInRange(1, 100, 50),
+  VMS_RECONCILE_PROD_IDS: prodIds,
+  VMS_RECONCILE_GIVE_UP_HOURS: intInRange(1, 24 * 30, 24),
+  VMS_SMART_CALL_FORWARD_URL: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .optional()
+      .refine((s) => s === undefined || /^https?:\/\/\S+$/.test(s), {
+        message: "must be an http:// or https:// URL",
+      }),
+  ),
+  VMS_SMART_CALL_RULES: optionalString,
+  VMS_SMART_CALL_DEFAULT_ACTION: z.preprocess(
+    emptyAsUndefined,
+    z.enum(SMART_CALL_ACTIONS, {
+      message: `must be one of ${SMART_CALL_ACTIONS.join(", ")}`,
+    }).default("continue"),
+  ),
+  LOG_LEVEL: z.preprocess(
+    (v) => (typeof v === "string" ? v.trim().toLowerCase() || undefined : v),
+    z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(", ")}` }).default("info"),
+  ),
+  LOG_REDACT_NUMBERS: onOff,
+});
+
+export interface Config {
+  databaseUrl: string;
+  redisUrl: string;
+  /** BullMQ key prefix; hash-tagged by default so every key lands in one Redis Cluster slot. */
+  queuePrefix: string;
+  credentials: { accessKeyId: string; accessKeySecret: string } | undefined;
+  mns: { queues: MnsQueueConfig[]; endpoint: string; waitSeconds: number; tokenEndpoint: string };
+  apiEndpoint: string;
+  push: { host: string; port: number; token: string | undefined; bodyLimitBytes: number };
+  reconcile: {
+    enabled: boolean;
+    delayMs: number;
+    qps: number;
+    prodIds: string[];
+    giveUpMs: number;
+  };
+  smartCall: {
+    forwardUrl: string | undefined;
+    rulesPath: string | undefined;
+    defaultAction: (typeof SMART_CALL_ACTIONS)[number];
+  };
+  log: { level: (typeof LOG_LEVELS)[number]; redactNumbers: boolean };
+}
+
+/** Names of variables whose values must never be printed. */
+export const SECRET_VARIABLES = [
+  "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
+  "VMS_PUSH_TOKEN",
+  "DATABASE_URL",
+  "REDIS_URL",
+] as const;
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => {
+      const name = String(issue.path[0] ?? "environment");
+      return `  ${name}: ${issue.message}`;
+    });
+    throw new ConfigError(`invalid configuration:\n${lines.join("\n")}`);
+  }
+  const e = parsed.data;
+  const problems: string[] = [];
+  const hasId = e.ALIBABA_CLOUD_ACCESS_KEY_ID !== undefined;
+  const hasSecret = e.ALIBABA_CLOUD_ACCESS_KEY_SECRET !== undefined;
+  if (hasId !== hasSecret) {
+    problems.push(
+      "  ALIBABA_CLOUD_ACCESS_KEY_ID / ALIBABA_CLOUD_ACCESS_KEY_SECRET: set both or neither",
+    );
+  }
+  const credentials =
+    hasId && hasSecret
+      ? {
+          accessKeyId: e.ALIBABA_CLOUD_ACCESS_KEY_ID as string,
+          accessKeySecret: e.ALIBABA_CLOUD_ACCESS_KEY_SECRET as string,
+        }
+      : undefined;
+  if (e.VMS_MNS_QUEUES.length > 0 && credentials === undefined) {
+    problems.push(
+      "  VMS_MNS_QUEUES: MNS consumption needs ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET",
+    );
+  }
+  if (e.VMS_RECONCILE === true && credentials === undefined) {
+    problems.push(
+      "  VMS_RECONCILE: on needs ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET",
+    );
+  }
+  if (problems.length > 0) {
+    throw new ConfigError(`invalid configuration:\n${problems.join("\n")}`);
+  }
+  return {
+    databaseUrl: e.DATABASE_URL,
+    redisUrl: e.REDIS_URL,
+    queuePrefix: e.VMS_QUEUE_PREFIX,
+    credentials,
+    mns: {
+      queues: e.VMS_MNS_QUEUES,
+      endpoint: e.VMS_MNS_ENDPOINT,
+      waitSeconds: e.VMS_MNS_WAIT_SECONDS,
+      tokenEndpoint: e.VMS_TOKEN_ENDPOINT,
+    },
+    apiEndpoint: e.VMS_API_ENDPOINT,
+    push: {
+      host: e.VMS_PUSH_HOST,
+      port: e.VMS_PUSH_PORT,
+      token: e.VMS_PUSH_TOKEN,
+      bodyLimitBytes: e.VMS_PUSH_BODY_LIMIT_BYTES,
+    },
+    reconcile: {
+      enabled: e.VMS_RECONCILE ?? credentials !== undefined,
+      delayMs: e.VMS_RECONCILE_DELAY_SECONDS * SECOND,
+      qps: e.VMS_RECONCILE_QPS,
+      prodIds: e.VMS_RECONCILE_PROD_IDS,
+      giveUpMs: e.VMS_RECONCILE_GIVE_UP_HOURS * HOUR,
+    },
+    smartCall: {
+      forwardUrl: e.VMS_SMART_CALL_FORWARD_URL,
+      rulesPath: e.VMS_SMART_CALL_RULES,
+      defaultAction: e.VMS_SMART_CALL_DEFAULT_ACTION,
+    },
+    log: { level: e.LOG_LEVEL, redactNumbers: e.LOG_REDACT_NUMBERS ?? false },
+  };
+}
+
+/** Strip the password from a connection URL so it can be logged. */
+export function redactUrl(raw: string): string {
+  try {
+    const u = new URL(raw);
+    if (u.password) {
+      u.password = "***";
+    }
+    return u.toString();
+  } catch {
+    return "<unparseable url>";
+  }
+}
+
+/** The configuration as it may appear in a log line: no secrets, no passwords. */
+export function describeConfig(config: Config): Record<string, unknown> {
+  return {
+    databaseUrl: redactUrl(config.databaseUrl),
+    redisUrl: redactUrl(config.redisUrl),
+    queuePrefix: config.queuePrefix,
+    accessKeyId: config.credentials ? config.credentials.accessKeyId : "(none)",
+    accessKeySecret: config.credentials ? "(set)" : "(none)",
+    mns: config.mns,
+    apiEndpoint: config.apiEndpoint,
+    push: { ...config.push, token: config.push.token === undefined ? "(none)" : "(set)" },
+    reconcile: config.reconcile,
+    smartCall: config.smartCall,
+    log: config.log,
+  };
+}

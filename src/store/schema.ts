@@ -1,0 +1,169 @@
+/**
+ * PostgreSQL schema (CONTRACT §6). drizzle-kit generates `migrations/` from this file; never
+ * edit an applied migration, add a new one (`npm run db:generate`).
+ *
+ * Times are timestamptz; Alibaba's `yyyy-MM-dd HH:mm:ss` strings are converted from Asia/Shanghai
+ * before they get here. Empty strings are stored as NULL.
+ */
+import { sql } from "drizzle-orm";
+import {
+  bigserial,
+  check,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  text,
+  timestamp,
+  unique,
+} from "drizzle-orm/pg-core";
+
+const tstz = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
+
+export const RECEIPT_SOURCES = ["mns", "http", "replay"] as const;
+export const RECONCILE_STATUSES = ["pending", "reconciled", "not_found", "skipped"] as const;
+
+/** Every receipt exactly as received, once per dedup key (the raw ledger). */
+export const receipts = pgTable(
+  "receipts",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    dedupKey: text("dedup_key").notNull(),
+    messageType: text("message_type").notNull(),
+    source: text("source", { enum: RECEIPT_SOURCES }).notNull(),
+    callId: text("call_id"),
+    outId: text("out_id"),
+    statusCode: text("status_code"),
+    /** status_time (VoiceCallReport) or end_time/start_time (VoiceReport, VoiceRecordReport). */
+    eventTime: tstz("event_time"),
+    body: jsonb("body").notNull(),
+    receivedAt: tstz("received_at").notNull().defaultNow(),
+  },
+  (t) => [
+    unique("receipts_dedup_key_unique").on(t.dedupKey),
+    index("receipts_call_id_idx").on(t.callId),
+    index("receipts_received_at_idx").on(t.receivedAt),
+    index("receipts_message_type_idx").on(t.messageType),
+    check("receipts_source_check", sql`${t.source} in ('mns', 'http', 'replay')`),
+  ],
+);
+
+/** One row per call (outbound: call_id; inbound: biz_id), completed by every receipt and by reconcile. */
+export const calls = pgTable(
+  "calls",
+  {
+    callId: text("call_id").primaryKey(),
+    /** `outbound` (call_id) or `inbound` (biz_id). */
+    direction: text("direction", { enum: ["outbound", "inbound"] })
+      .notNull()
+      .default("outbound"),
+    outId: text("out_id"),
+    caller: text("caller"),
+    callee: text("callee"),
+    statusCode: text("status_code"),
+    statusMsg: text("status_msg"),
+    smartStatusCode: text("smart_status_code"),
+    earlyMediaCode: text("early_media_code"),
+    voiceType: text("voice_type"),
+    originateTime: tstz("originate_time"),
+    ringTime: tstz("ring_time"),
+    startTime: tstz("start_time"),
+    endTime: tstz("end_time"),
+    durationSeconds: integer("duration_seconds"),
+    hangupDirection: text("hangup_direction"),
+    dtmf: text("dtmf"),
+    /** When the VoiceReport (the CDR) arrived; NULL while only events/recordings were seen. */
+    reportReceivedAt: tstz("report_received_at"),
+    /** The latest in-call event seen, so an older VoiceCallReport never rolls the state back. */
+    lastEventTime: tstz("last_event_time"),
+    lastEventCode: text("last_event_code"),
+    reconcileStatus: text("reconcile_status", { enum: RECONCILE_STATUSES })
+      .notNull()
+      .default("pending"),
+    reconcileAttempts: integer("reconcile_attempts").notNull().default(0),
+    reconcileDueAt: tstz("reconcile_due_at"),
+    reconciledAt: tstz("reconciled_at"),
+    prodId: text("prod_id"),
+    detail: jsonb("detail"),
+    discrepancies: jsonb("discrepancies"),
+    createdAt: tstz("created_at").notNull().defaultNow(),
+    updatedAt: tstz("updated_at").notNull().defaultNow(),
+  },
+  (t) => [
+    index("calls_out_id_idx").on(t.outId),
+    index("calls_reconcile_status_idx").on(t.reconcileStatus, t.reconcileDueAt),
+    index("calls_start_time_idx").on(t.startTime),
+    index("calls_end_time_idx").on(t.endTime),
+    index("calls_created_at_idx").on(t.createdAt),
+    check(
+      "calls_reconcile_status_check",
+      sql`${t.reconcileStatus} in ('pending', 'reconciled', 'not_found', 'skipped')`,
+    ),
+    check("calls_direction_check", sql`${t.direction} in ('outbound', 'inbound')`),
+  ],
+);
+
+/** In-call states and DTMF (VoiceCallReport), once each. */
+export const callEvents = pgTable(
+  "call_events",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    callId: text("call_id").notNull(),
+    statusCode: text("status_code").notNull(),
+    statusTime: tstz("status_time"),
+    dtmf: text("dtmf"),
+    outId: text("out_id"),
+    smartStatusCode: text("smart_status_code"),
+    body: jsonb("body").notNull(),
+    receivedAt: tstz("received_at").notNull().defaultNow(),
+  },
+  (t) => [
+    // NULLS NOT DISTINCT: an event without dtmf must still collapse with its duplicate.
+    unique("call_events_natural_key")
+      .on(t.callId, t.statusCode, t.statusTime, t.dtmf)
+      .nullsNotDistinct(),
+    index("call_events_status_time_idx").on(t.statusTime),
+    index("call_events_out_id_idx").on(t.outId),
+  ],
+);
+
+/** Recordings (VoiceRecordReport), once per call and file. */
+export const recordings = pgTable(
+  "recordings",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    callId: text("call_id").notNull(),
+    recordFile: text("record_file").notNull(),
+    outId: text("out_id"),
+    startTime: tstz("start_time"),
+    endTime: tstz("end_time"),
+    durationSeconds: integer("duration_seconds"),
+    recordBeginTime: tstz("record_begin_time"),
+    statusCode: text("status_code"),
+    smartStatusCode: text("smart_status_code"),
+    body: jsonb("body").notNull(),
+    receivedAt: tstz("received_at").notNull().defaultNow(),
+  },
+  (t) => [unique("recordings_natural_key").on(t.callId, t.recordFile)],
+);
+
+/** Quarantine: everything that could not be processed, with the reason, kept for inspection. */
+export const rejectedReceipts = pgTable(
+  "rejected_receipts",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    /** sha256 of source-independent content, so a redelivered poison message is kept once. */
+    fingerprint: text("fingerprint").notNull(),
+    source: text("source", { enum: RECEIPT_SOURCES }).notNull(),
+    messageType: text("message_type"),
+    raw: text("raw").notNull(),
+    reason: text("reason").notNull(),
+    /** Where it came from: `file:line` for replay, queue name for MNS, route for HTTP. */
+    location: text("location"),
+    receivedAt: tstz("received_at").notNull().defaultNow(),
+  },
+  (t) => [
+    unique("rejected_receipts_fingerprint_unique").on(t.fingerprint),
+    index("rejected_receipts_received_at_idx").on(t.receivedAt),
+  ],
+);
