@@ -56,6 +56,8 @@ CREATE TABLE "receipts" (
 	"event_time" timestamp with time zone,
 	"body" jsonb NOT NULL,
 	"received_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"processed_at" timestamp with time zone,
+	"error" text,
 	CONSTRAINT "receipts_dedup_key_unique" UNIQUE("dedup_key"),
 	CONSTRAINT "receipts_source_check" CHECK ("receipts"."source" in ('mns', 'http', 'replay'))
 );
@@ -95,6 +97,7 @@ CREATE INDEX "calls_reconcile_status_idx" ON "calls" USING btree ("reconcile_sta
 CREATE INDEX "calls_start_time_idx" ON "calls" USING btree ("start_time");--> statement-breakpoint
 CREATE INDEX "calls_end_time_idx" ON "calls" USING btree ("end_time");--> statement-breakpoint
 CREATE INDEX "calls_created_at_idx" ON "calls" USING btree ("created_at");--> statement-breakpoint
+CREATE INDEX "receipts_unprocessed_idx" ON "receipts" USING btree ("id") WHERE "receipts"."processed_at" is null;--> statement-breakpoint
 CREATE INDEX "receipts_call_id_idx" ON "receipts" USING btree ("call_id");--> statement-breakpoint
 CREATE INDEX "receipts_received_at_idx" ON "receipts" USING btree ("received_at");--> statement-breakpoint
 CREATE INDEX "receipts_message_type_idx" ON "receipts" USING btree ("message_type");--> statement-breakpoint

@@ -11,9 +11,6 @@ export const SECOND = 1000;
 export const MINUTE = 60 * SECOND;
 export const HOUR = 60 * MINUTE;
 
-/** The receipt types CONTRACT §1 names; unknown types are still accepted and stored. */
-export const KNOWN_MESSAGE_TYPES = ["VoiceReport", "VoiceCallReport", "VoiceRecordReport"] as const;
-
 /** Actions a SmartCall callback may answer (reference §1.6). */
 export const SMART_CALL_ACTIONS = [
   "play",
@@ -105,7 +102,10 @@ const mnsQueues = z.preprocess(
         return [];
       }
       const out: MnsQueueConfig[] = [];
-      for (const part of s.split(",").map((p) => p.trim()).filter(Boolean)) {
+      for (const part of s
+        .split(",")
+        .map((p) => p.trim())
+        .filter(Boolean)) {
         const m = /^([A-Za-z][A-Za-z0-9]*):([A-Za-z0-9-]{1,256})$/.exec(part);
         if (!m) {
           ctx.addIssue({
@@ -126,9 +126,15 @@ const prodIds = z.preprocess(
     .string()
     .default("11000000300006,11010000138001,11000000300005,11030000180001")
     .transform((s, ctx) => {
-      const ids = s.split(",").map((p) => p.trim()).filter(Boolean);
+      const ids = s
+        .split(",")
+        .map((p) => p.trim())
+        .filter(Boolean);
       if (ids.length === 0 || ids.some((id) => !/^\d{1,20}$/.test(id))) {
-        ctx.addIssue({ code: "custom", message: `must be a comma list of numeric ProdIds, got "${s}"` });
+        ctx.addIssue({
+          code: "custom",
+          message: `must be a comma list of numeric ProdIds, got "${s}"`,
+        });
         return z.NEVER;
       }
       return ids;
@@ -175,9 +181,11 @@ const envSchema = z.object({
   VMS_SMART_CALL_RULES: optionalString,
   VMS_SMART_CALL_DEFAULT_ACTION: z.preprocess(
     emptyAsUndefined,
-    z.enum(SMART_CALL_ACTIONS, {
-      message: `must be one of ${SMART_CALL_ACTIONS.join(", ")}`,
-    }).default("continue"),
+    z
+      .enum(SMART_CALL_ACTIONS, {
+        message: `must be one of ${SMART_CALL_ACTIONS.join(", ")}`,
+      })
+      .default("continue"),
   ),
   LOG_LEVEL: z.preprocess(
     (v) => (typeof v === "string" ? v.trim().toLowerCase() || undefined : v),

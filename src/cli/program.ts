@@ -33,7 +33,9 @@ export function buildProgram(): Command {
     .command("run")
     .description("run the daemon (applies migrations first)")
     .addOption(
-      new Option("--role <role>", "which parts to run in this process").choices(ROLES).default("all"),
+      new Option("--role <role>", "which parts to run in this process")
+        .choices(ROLES)
+        .default("all"),
     )
     .action(async (opts: { role: Role }) => {
       const { runDaemon } = await import("../main.js");
@@ -66,7 +68,9 @@ export function buildProgram(): Command {
     .option("--from <date>", "first Beijing date (YYYY-MM-DD)")
     .option("--to <date>", "last Beijing date (YYYY-MM-DD)")
     .addOption(
-      new Option("--format <format>", "output format").choices(["table", "csv", "json"]).default("table"),
+      new Option("--format <format>", "output format")
+        .choices(["table", "csv", "json"])
+        .default("table"),
     )
     .action(() => {
       throw new NotImplementedError("`report` (issue: replay, reporting and demo)");

@@ -53,9 +53,9 @@ async function countApplied(client: pg.PoolClient): Promise<number> {
 
 async function countJournal(): Promise<number> {
   const { readFile } = await import("node:fs/promises");
-  const journal = JSON.parse(
-    await readFile(`${MIGRATIONS_DIR}/meta/_journal.json`, "utf8"),
-  ) as { entries: unknown[] };
+  const journal = JSON.parse(await readFile(`${MIGRATIONS_DIR}/meta/_journal.json`, "utf8")) as {
+    entries: unknown[];
+  };
   return journal.entries.length;
 }
 

@@ -38,9 +38,17 @@ export const receipts = pgTable(
     eventTime: tstz("event_time"),
     body: jsonb("body").notNull(),
     receivedAt: tstz("received_at").notNull().defaultNow(),
+    /** Set once the receipt has been applied to calls/call_events/recordings (or dead-lettered). */
+    processedAt: tstz("processed_at"),
+    /** Why the receipt could never be applied (dead letter); NULL when it was. */
+    error: text("error"),
   },
   (t) => [
     unique("receipts_dedup_key_unique").on(t.dedupKey),
+    // The sweeper looks for receipts that are durable but were never processed.
+    index("receipts_unprocessed_idx")
+      .on(t.id)
+      .where(sql`${t.processedAt} is null`),
     index("receipts_call_id_idx").on(t.callId),
     index("receipts_received_at_idx").on(t.receivedAt),
     index("receipts_message_type_idx").on(t.messageType),

@@ -27,7 +27,15 @@ const REQUIRED: Record<string, string[]> = {
     "discrepancies",
     "updated_at",
   ],
-  call_events: ["call_id", "status_code", "status_time", "dtmf", "out_id", "smart_status_code", "body"],
+  call_events: [
+    "call_id",
+    "status_code",
+    "status_time",
+    "dtmf",
+    "out_id",
+    "smart_status_code",
+    "body",
+  ],
   recordings: [
     "call_id",
     "record_file",
@@ -101,7 +109,9 @@ describe("database schema", () => {
       values ('9^9', '200101', '2026-01-01T00:00:00+08:00', '{}') on conflict do nothing`;
     await db.pool.query(insert);
     await db.pool.query(insert);
-    const { rows } = await db.pool.query(`select count(*)::int as n from call_events where call_id = '9^9'`);
+    const { rows } = await db.pool.query(
+      `select count(*)::int as n from call_events where call_id = '9^9'`,
+    );
     expect(rows[0].n).toBe(1);
   });
 
@@ -120,13 +130,17 @@ describe("database schema", () => {
   it("is safe when several processes migrate a fresh database at once", async () => {
     const fresh = await createEmptyDatabase();
     try {
-      const pools = Array.from({ length: 4 }, () => createPool(fresh.url, { max: 1, connectionTimeoutMillis: 5000 }));
+      const pools = Array.from({ length: 4 }, () =>
+        createPool(fresh.url, { max: 1, connectionTimeoutMillis: 5000 }),
+      );
       const results = await Promise.all(pools.map((p) => runMigrations(p)));
       await Promise.all(pools.map((p) => p.end()));
       const total = results[0]!.total;
       expect(results.reduce((s, r) => s + r.applied, 0)).toBe(total);
       const check = createPool(fresh.url, { max: 1 });
-      const { rows } = await check.query("select count(*)::int as n from drizzle.__drizzle_migrations");
+      const { rows } = await check.query(
+        "select count(*)::int as n from drizzle.__drizzle_migrations",
+      );
       await check.end();
       expect(rows[0].n).toBe(total);
     } finally {

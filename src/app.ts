@@ -1,0 +1,149 @@
+/**
+ * buildApp: wires every stage for one process. No signals, no process.exit: main.ts owns those,
+ * tests call start()/stop() directly.
+ *
+ * Roles: `ingest` runs the HTTP server and the MNS consumer, `worker` runs the BullMQ workers
+ * and the sweeper, `all` runs both. Any number of processes of each role can share one Redis
+ * and one PostgreSQL.
+ */
+import type { AddressInfo } from "node:net";
+
+import type { FastifyInstance } from "fastify";
+
+import type { Role } from "./cli/program.js";
+import type { Config } from "./config.js";
+import { createRedis } from "./infra/redis.js";
+import type { Logger } from "./logger.js";
+import { createReadiness } from "./ops/health.js";
+import { createMetrics, type Metrics } from "./ops/metrics.js";
+import { createIntake, type Intake } from "./pipeline/intake.js";
+import { createPipelineQueues } from "./pipeline/queues.js";
+import { createPersistWorker } from "./pipeline/persistWorker.js";
+import { createSweeper } from "./pipeline/sweeper.js";
+import { runShutdown, type ShutdownStep } from "./shutdown.js";
+import { registerPushRoutes } from "./sources/http/pushRoute.js";
+import { buildHttpServer } from "./sources/http/server.js";
+import { createDb, createPool } from "./store/db.js";
+import { runMigrations } from "./store/migrate.js";
+
+export interface AppOptions {
+  role: Role;
+  logger: Logger;
+  /** Skip migrations (tests that clone an already migrated database). */
+  migrate?: boolean;
+  /** Listen on this port instead of config.push.port (tests use 0). */
+  port?: number;
+  shutdownDeadlineMs?: number;
+}
+
+export interface App {
+  config: Config;
+  metrics: Metrics;
+  intake: Intake;
+  http: FastifyInstance | undefined;
+  start(): Promise<void>;
+  /** Ordered, bounded stop; resolves true when everything closed before the deadline. */
+  stop(): Promise<boolean>;
+  /** The HTTP address after start(), e.g. http://127.0.0.1:8080. */
+  url(): string | undefined;
+}
+
+export async function buildApp(config: Config, options: AppOptions): Promise<App> {
+  const { logger, role } = options;
+  const runsIngest = role === "all" || role === "ingest";
+  const runsWorker = role === "all" || role === "worker";
+  const metrics = createMetrics();
+
+  const pool = createPool(config.databaseUrl, { max: 10 });
+  const db = createDb(pool);
+  const producerRedis = createRedis(config.redisUrl, "producer");
+  const queues = createPipelineQueues(config, producerRedis);
+  const intake = createIntake({
+    pool,
+    queues,
+    metrics,
+    logger: logger.child({ component: "intake" }),
+  });
+
+  const http = runsIngest
+    ? buildHttpServer({
+        logger: logger.child({ component: "http" }),
+        metrics,
+        readiness: createReadiness(pool, producerRedis),
+        bodyLimitBytes: config.push.bodyLimitBytes,
+        routes: [
+          (app) =>
+            registerPushRoutes(app, {
+              intake,
+              metrics,
+              token: config.push.token,
+              logger: logger.child({ component: "push" }),
+            }),
+        ],
+      })
+    : undefined;
+
+  const persistWorker = runsWorker
+    ? createPersistWorker({
+        config,
+        db,
+        pool,
+        metrics,
+        logger: logger.child({ component: "persist" }),
+      })
+    : undefined;
+  const sweeper = runsWorker
+    ? createSweeper({ pool, queues, logger: logger.child({ component: "sweeper" }) })
+    : undefined;
+
+  let address: string | undefined;
+  let stopping: Promise<boolean> | undefined;
+
+  return {
+    config,
+    metrics,
+    intake,
+    http,
+    url: () => address,
+    async start() {
+      if (options.migrate !== false) {
+        const result = await runMigrations(pool);
+        logger.info({ ...result }, result.applied > 0 ? "migrations applied" : "schema up to date");
+      }
+      persistWorker?.start();
+      sweeper?.start();
+      if (http) {
+        await http.listen({ host: config.push.host, port: options.port ?? config.push.port });
+        const a = http.server.address() as AddressInfo;
+        const host = a.family === "IPv6" ? `[${a.address}]` : a.address;
+        address = `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${a.port}`;
+        logger.info({ url: address }, "http server listening");
+      }
+    },
+    stop() {
+      stopping ??= (async () => {
+        const steps: ShutdownStep[] = [];
+        if (http) {
+          // Stop intake first: new pushes get 503 (Alibaba retries), in-flight ones finish.
+          steps.push({ name: "http", run: () => http.close() });
+        }
+        if (sweeper) {
+          steps.push({ name: "sweeper", run: () => sweeper.stop() });
+        }
+        if (persistWorker) {
+          steps.push({ name: "persist-worker", run: () => persistWorker.stop() });
+        }
+        steps.push({ name: "queues", run: () => queues.close() });
+        steps.push({
+          name: "redis",
+          run: () => producerRedis.quit().catch(() => producerRedis.disconnect()),
+        });
+        steps.push({ name: "postgres", run: () => pool.end() });
+        const ok = await runShutdown(steps, logger, options.shutdownDeadlineMs ?? 10_000);
+        logger.info({ clean: ok }, "stopped");
+        return ok;
+      })();
+      return stopping;
+    },
+  };
+}

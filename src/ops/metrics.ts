@@ -1,0 +1,56 @@
+/**
+ * Prometheus metrics. One registry per app instance (tests build several apps in one process).
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: "voice_receipts_" });
+  const receipts = new Counter({
+    name: "voice_receipts_receipts_total",
+    help: "Receipts seen, by source (mns, http, replay), message type and outcome (accepted, duplicate, rejected)",
+    labelNames: ["source", "type", "outcome"] as const,
+    registers: [registry],
+  });
+  const pushRequests = new Counter({
+    name: "voice_receipts_push_requests_total",
+    help: "HTTP push requests by message type and HTTP status",
+    labelNames: ["type", "status"] as const,
+    registers: [registry],
+  });
+  const pushDuration = new Histogram({
+    name: "voice_receipts_push_duration_seconds",
+    help: "Time to durably accept one HTTP push body (Alibaba's budget is 0.7 s)",
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.7, 1, 2.5],
+    registers: [registry],
+  });
+  const persisted = new Counter({
+    name: "voice_receipts_persisted_total",
+    help: "Receipts applied to calls/call_events/recordings by the persistence workers",
+    labelNames: ["type"] as const,
+    registers: [registry],
+  });
+  const persistBatchSize = new Histogram({
+    name: "voice_receipts_persist_batch_size",
+    help: "Receipts per persistence batch",
+    buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000],
+    registers: [registry],
+  });
+  const queueDepth = new Gauge({
+    name: "voice_receipts_queue_depth",
+    help: "Jobs waiting or delayed, by queue",
+    labelNames: ["queue", "state"] as const,
+    registers: [registry],
+  });
+  return {
+    registry,
+    receipts,
+    pushRequests,
+    pushDuration,
+    persisted,
+    persistBatchSize,
+    queueDepth,
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

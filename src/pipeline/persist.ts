@@ -1,0 +1,206 @@
+/**
+ * Applies durable receipts to calls, call_events and recordings in one transaction per batch.
+ * Receipts are locked with SKIP LOCKED and marked processed in the same transaction, so two
+ * workers (or a job and its sweep duplicate) never apply the same receipt twice, and a crash
+ * before commit leaves them unprocessed for the retry.
+ */
+import type pg from "pg";
+
+import { normalizeReceipt, type CallPatch, type NormalizedReceipt } from "../domain/receipt.js";
+import {
+  insertCallEvents,
+  insertRecordings,
+  refreshDtmfFromEvents,
+  upsertCalls,
+  type CallRow,
+} from "../store/callsStore.js";
+import { insertRejected, type ReceiptSource, type RejectedRow } from "../store/receiptsStore.js";
+
+export interface PersistResult {
+  applied: number;
+  deadLettered: number;
+  /** Already processed or locked by another worker. */
+  skipped: number;
+  byType: Map<string, number>;
+}
+
+const CALL_FIELDS = [
+  "outId",
+  "caller",
+  "callee",
+  "statusCode",
+  "statusMsg",
+  "smartStatusCode",
+  "earlyMediaCode",
+  "voiceType",
+  "originateTime",
+  "ringTime",
+  "startTime",
+  "endTime",
+  "durationSeconds",
+  "hangupDirection",
+  "dtmf",
+] as const satisfies readonly (keyof CallRow & keyof CallPatch)[];
+
+const RANK = { report: 3, record: 2, event: 1 } as const;
+
+/**
+ * One row per call from all the patches of a batch: higher-ranked receipts (VoiceReport >
+ * VoiceRecordReport > VoiceCallReport) win per field; the latest event sets last_event_*.
+ */
+export function mergeCallPatches(patches: readonly CallPatch[]): CallRow[] {
+  const byCall = new Map<string, { row: CallRow; rank: Map<string, number> }>();
+  for (const p of patches) {
+    let entry = byCall.get(p.callId);
+    if (!entry) {
+      entry = {
+        row: {
+          callId: p.callId,
+          direction: p.direction,
+          hasReport: false,
+          outId: null,
+          caller: null,
+          callee: null,
+          statusCode: null,
+          statusMsg: null,
+          smartStatusCode: null,
+          earlyMediaCode: null,
+          voiceType: null,
+          originateTime: null,
+          ringTime: null,
+          startTime: null,
+          endTime: null,
+          durationSeconds: null,
+          hangupDirection: null,
+          dtmf: null,
+          lastEventTime: null,
+          lastEventCode: null,
+        },
+        rank: new Map(),
+      };
+      byCall.set(p.callId, entry);
+    }
+    const { row, rank } = entry;
+    const r = RANK[p.source];
+    if (p.direction === "inbound") {
+      row.direction = "inbound";
+    }
+    if (p.source === "report") {
+      row.hasReport = true;
+    }
+    for (const f of CALL_FIELDS) {
+      const v = p[f];
+      if (v !== null && v !== undefined && (rank.get(f) ?? 0) < r) {
+        (row as unknown as Record<string, unknown>)[f] = v;
+        rank.set(f, r);
+      }
+    }
+    // Event-derived dtmf is recomputed from call_events in time order (refreshDtmfFromEvents).
+    if (p.source === "event" && rank.get("dtmf") === RANK.event) {
+      row.dtmf = null;
+      rank.delete("dtmf");
+    }
+    const t = p.lastEventTime;
+    if (t && p.lastEventCode) {
+      const cur = row.lastEventTime;
+      if (
+        !cur ||
+        t > cur ||
+        (t.getTime() === cur.getTime() && p.lastEventCode > (row.lastEventCode ?? ""))
+      ) {
+        row.lastEventTime = t;
+        row.lastEventCode = p.lastEventCode;
+      }
+    }
+  }
+  return [...byCall.values()].map((e) => e.row);
+}
+
+interface LockedReceipt {
+  id: string;
+  message_type: string;
+  source: ReceiptSource;
+  body: unknown;
+}
+
+export async function applyReceipts(
+  pool: pg.Pool,
+  receiptIds: readonly number[],
+): Promise<PersistResult> {
+  const client = await pool.connect();
+  try {
+    await client.query("begin");
+    const { rows } = await client.query<LockedReceipt>({
+      name: "lock-receipts",
+      text: `select id, message_type, source, body from receipts
+              where id = any($1::bigint[]) and processed_at is null
+              order by id for update skip locked`,
+      values: [receiptIds],
+    });
+    const good: NormalizedReceipt[] = [];
+    const goodIds: string[] = [];
+    const dead: RejectedRow[] = [];
+    const deadIds: string[] = [];
+    const deadReasons: string[] = [];
+    for (const row of rows) {
+      const result = normalizeReceipt(row.message_type, row.body);
+      if (result.ok) {
+        good.push(result.receipt);
+        goodIds.push(row.id);
+      } else {
+        // Validated at intake, so this only happens when the rules changed since: dead-letter it.
+        dead.push({
+          source: row.source,
+          messageType: row.message_type,
+          raw: JSON.stringify(row.body),
+          reason: result.reason,
+          location: `receipts.id=${row.id}`,
+        });
+        deadIds.push(row.id);
+        deadReasons.push(result.reason);
+      }
+    }
+
+    await upsertCalls(client, mergeCallPatches(good.flatMap((r) => (r.call ? [r.call] : []))));
+    const events = good.flatMap((r) => (r.event ? [r.event] : []));
+    await insertCallEvents(client, events);
+    await insertRecordings(
+      client,
+      good.flatMap((r) => (r.recording ? [r.recording] : [])),
+    );
+    await refreshDtmfFromEvents(client, [
+      ...new Set(events.filter((e) => e.dtmf !== null).map((e) => e.callId)),
+    ]);
+    await insertRejected(client, dead);
+    await client.query({
+      name: "mark-processed",
+      text: `update receipts set processed_at = now()
+              where id = any($1::bigint[])`,
+      values: [goodIds],
+    });
+    if (deadIds.length > 0) {
+      await client.query(
+        `update receipts r set processed_at = now(), error = d.reason
+           from unnest($1::bigint[], $2::text[]) as d(id, reason) where r.id = d.id`,
+        [deadIds, deadReasons],
+      );
+    }
+    await client.query("commit");
+
+    const byType = new Map<string, number>();
+    for (const r of good) {
+      byType.set(r.messageType, (byType.get(r.messageType) ?? 0) + 1);
+    }
+    return {
+      applied: good.length,
+      deadLettered: dead.length,
+      skipped: receiptIds.length - rows.length,
+      byType,
+    };
+  } catch (err) {
+    await client.query("rollback").catch(() => {});
+    throw err;
+  } finally {
+    client.release();
+  }
+}

@@ -1,0 +1,50 @@
+/**
+ * The producer side of BullMQ: one Queue per queue name, sharing the fail-fast producer
+ * connection so an enqueue during a Redis outage errors at once instead of hanging.
+ */
+import { Queue } from "bullmq";
+import type { Redis } from "ioredis";
+
+import type { Config } from "../config.js";
+import { JOB_CATALOG, QUEUE_NAMES, persistJobId } from "./jobs.js";
+
+export interface PipelineQueues {
+  receipts: Queue;
+  enqueuePersist(receiptIds: readonly number[], opts?: { salt?: string }): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Receipts per persist job: one HTTP push body is up to ~100, larger inputs are split. */
+export const PERSIST_CHUNK = 200;
+
+export function createPipelineQueues(config: Config, connection: Redis): PipelineQueues {
+  const receipts = new Queue(QUEUE_NAMES.receipts, {
+    connection,
+    prefix: config.queuePrefix,
+    streams: { events: { maxLen: 1000 } },
+  });
+  receipts.on("error", () => {});
+  return {
+    receipts,
+    async enqueuePersist(receiptIds, opts = {}) {
+      if (receiptIds.length === 0) {
+        return;
+      }
+      const entry = JOB_CATALOG.persist;
+      const jobs = [];
+      for (let i = 0; i < receiptIds.length; i += PERSIST_CHUNK) {
+        const chunk = receiptIds.slice(i, i + PERSIST_CHUNK);
+        const data = entry.schema.parse({ receiptIds: chunk });
+        jobs.push({
+          name: "persist",
+          data,
+          opts: { ...entry.options, jobId: persistJobId(chunk, opts.salt) },
+        });
+      }
+      await receipts.addBulk(jobs);
+    },
+    async close() {
+      await receipts.close();
+    },
+  };
+}

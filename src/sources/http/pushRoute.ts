@@ -1,0 +1,142 @@
+/**
+ * POST /push/:messageType — Alibaba's HTTP batch push (CONTRACT §4). This is the HTTP edge:
+ * intake outcomes and errors become status codes here and nowhere else.
+ *
+ *   200 {"code":0,"msg":"接收成功"}  every receipt durable (or quarantined as invalid); test push
+ *   400  body not JSON / not an object or array (raw body quarantined)
+ *   401  push token configured and missing or wrong
+ *   404  unknown message type
+ *   413  body over the limit (fastify's bodyLimit)
+ *   503  PostgreSQL or Redis unavailable: Alibaba retries after 1, 5 and 10 minutes
+ */
+import { createHash, timingSafeEqual } from "node:crypto";
+
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+
+import { parsePushBody } from "../../domain/envelope.js";
+import { KNOWN_MESSAGE_TYPES } from "../../domain/schemas.js";
+import { StorageUnavailableError } from "../../errors.js";
+import type { Logger } from "../../logger.js";
+import type { Metrics } from "../../ops/metrics.js";
+import type { Intake } from "../../pipeline/intake.js";
+
+export const PUSH_OK = { code: 0, msg: "接收成功" } as const;
+
+export interface PushRouteDeps {
+  intake: Intake;
+  metrics: Metrics;
+  token: string | undefined;
+  logger: Logger;
+}
+
+const digest = (s: string) => createHash("sha256").update(s).digest();
+
+/** Constant-time comparison (hashing first makes the lengths equal). */
+export function tokenMatches(expected: string, given: unknown): boolean {
+  if (typeof given !== "string") {
+    return false;
+  }
+  return timingSafeEqual(digest(expected), digest(given));
+}
+
+/** The push token from `?token=` or the `x-push-token` header; shared with the smart-call route. */
+export function requestToken(req: FastifyRequest): unknown {
+  const q = req.query as Record<string, unknown> | undefined;
+  return req.headers["x-push-token"] ?? q?.token;
+}
+
+export function registerPushRoutes(app: FastifyInstance, deps: PushRouteDeps): void {
+  const known = new Set<string>(KNOWN_MESSAGE_TYPES);
+
+  // A scope of its own: take every body as text whatever its content type (Alibaba's is not
+  // documented), so that an unparsable body can be kept verbatim in rejected_receipts.
+  void app.register(async (scope) => {
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser("*", { parseAs: "string" }, (_req, body, done) => done(null, body));
+
+    scope.post<{ Params: { messageType: string } }>("/push/:messageType", async (req, reply) => {
+      const started = process.hrtime.bigint();
+      const { messageType } = req.params;
+      const status = await handle(req, reply, messageType);
+      deps.metrics.pushRequests.inc({
+        type: known.has(messageType) ? messageType : "unknown",
+        status,
+      });
+      deps.metrics.pushDuration.observe(Number(process.hrtime.bigint() - started) / 1e9);
+      return reply;
+    });
+  });
+
+  async function handle(
+    req: FastifyRequest,
+    reply: FastifyReply,
+    messageType: string,
+  ): Promise<number> {
+    if (deps.token !== undefined && !tokenMatches(deps.token, requestToken(req))) {
+      void reply.code(401).send({ code: 401, msg: "missing or wrong push token" });
+      return 401;
+    }
+    if (!known.has(messageType)) {
+      void reply
+        .code(404)
+        .send({
+          code: 404,
+          msg: `unknown message type ${messageType}; expected one of ${KNOWN_MESSAGE_TYPES.join(", ")}`,
+        });
+      return 404;
+    }
+    const text = typeof req.body === "string" ? req.body : "";
+    const parsed = parsePushBody(text);
+    try {
+      if (parsed.kind === "test") {
+        deps.logger.info({ messageType }, "console test push received");
+        void reply.code(200).send(PUSH_OK);
+        return 200;
+      }
+      if (parsed.kind === "invalid") {
+        await deps.intake.reject([
+          {
+            source: "http",
+            messageType,
+            raw: text,
+            reason: parsed.reason,
+            location: req.url.split("?")[0] ?? null,
+          },
+        ]);
+        deps.logger.warn(
+          { messageType, reason: parsed.reason, bytes: text.length },
+          "push body rejected",
+        );
+        void reply.code(400).send({ code: 400, msg: parsed.reason });
+        return 400;
+      }
+      const result = await deps.intake.accept({
+        source: "http",
+        messageType,
+        items: parsed.items.map((raw, i) => ({ raw, location: `push#${i}` })),
+      });
+      deps.logger.info(
+        {
+          messageType,
+          receipts: parsed.items.length,
+          accepted: result.accepted,
+          duplicates: result.duplicates,
+          rejected: result.rejected,
+        },
+        "push accepted",
+      );
+      void reply.code(200).send(PUSH_OK);
+      return 200;
+    } catch (err) {
+      if (err instanceof StorageUnavailableError) {
+        deps.logger.warn(
+          { messageType, err: { message: err.message } },
+          "push refused: storage unavailable",
+        );
+        void reply.code(503).send({ code: 503, msg: `${err.message}; retry later` });
+        return 503;
+      }
+      throw err;
+    }
+  }
+}

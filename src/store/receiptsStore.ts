@@ -1,0 +1,117 @@
+/**
+ * The durable inbox: raw receipts and quarantined input. Set-based statements only (UNNEST),
+ * one round trip per batch; both are idempotent so any retry is harmless.
+ */
+import { createHash } from "node:crypto";
+
+import type pg from "pg";
+
+export type ReceiptSource = "mns" | "http" | "replay";
+
+export interface ReceiptRow {
+  dedupKey: string;
+  messageType: string;
+  source: ReceiptSource;
+  callId: string | null;
+  outId: string | null;
+  statusCode: string | null;
+  eventTime: Date | null;
+  /** JSON text of the body exactly as received. */
+  bodyJson: string;
+}
+
+export interface InsertedReceipt {
+  id: number;
+  dedupKey: string;
+  /** false: the dedup key was already there but not yet processed (a retry of a failed enqueue). */
+  inserted: boolean;
+}
+
+/**
+ * Inserts new receipts; for keys already present returns those still unprocessed (so a re-push
+ * after a failed enqueue enqueues them again) and omits those already processed (duplicates).
+ * Callers must de-duplicate `rows` by dedupKey first: one statement cannot touch a row twice.
+ */
+export async function insertReceipts(
+  db: pg.Pool | pg.PoolClient,
+  rows: readonly ReceiptRow[],
+): Promise<InsertedReceipt[]> {
+  if (rows.length === 0) {
+    return [];
+  }
+  const { rows: out } = await db.query<{ id: string; dedup_key: string; inserted: boolean }>({
+    name: "insert-receipts",
+    text: `insert into receipts (dedup_key, message_type, source, call_id, out_id, status_code, event_time, body)
+           select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                                $7::timestamptz[], $8::jsonb[])
+           on conflict (dedup_key) do update set dedup_key = excluded.dedup_key
+             where receipts.processed_at is null
+           returning id, dedup_key, (xmax = 0) as inserted`,
+    values: [
+      rows.map((r) => r.dedupKey),
+      rows.map((r) => r.messageType),
+      rows.map((r) => r.source),
+      rows.map((r) => r.callId),
+      rows.map((r) => r.outId),
+      rows.map((r) => r.statusCode),
+      rows.map((r) => r.eventTime),
+      rows.map((r) => r.bodyJson),
+    ],
+  });
+  return out.map((r) => ({ id: Number(r.id), dedupKey: r.dedup_key, inserted: r.inserted }));
+}
+
+export interface RejectedRow {
+  source: ReceiptSource;
+  messageType: string | null;
+  raw: string;
+  reason: string;
+  location: string | null;
+}
+
+/** Same input rejected again (a re-push, a redelivered MNS message) is kept once. */
+export function rejectionFingerprint(r: Pick<RejectedRow, "messageType" | "raw" | "location">) {
+  return createHash("sha256")
+    .update(`${r.messageType ?? ""}\u0000${r.location ?? ""}\u0000${r.raw}`)
+    .digest("hex");
+}
+
+export async function insertRejected(
+  db: pg.Pool | pg.PoolClient,
+  rows: readonly RejectedRow[],
+): Promise<number> {
+  if (rows.length === 0) {
+    return 0;
+  }
+  const res = await db.query({
+    name: "insert-rejected",
+    text: `insert into rejected_receipts (fingerprint, source, message_type, raw, reason, location)
+           select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
+           on conflict (fingerprint) do nothing`,
+    values: [
+      rows.map((r) => rejectionFingerprint(r)),
+      rows.map((r) => r.source),
+      rows.map((r) => r.messageType),
+      // text cannot hold NUL either; keep it visible instead of failing the insert.
+      rows.map((r) => r.raw.replaceAll("\u0000", "\\u0000")),
+      rows.map((r) => r.reason),
+      rows.map((r) => r.location),
+    ],
+  });
+  return res.rowCount ?? 0;
+}
+
+/** Receipts durable for a while but never processed (their job was lost or failed for good). */
+export async function findUnprocessed(
+  db: pg.Pool,
+  olderThanMs: number,
+  limit: number,
+): Promise<number[]> {
+  const { rows } = await db.query<{ id: string }>(
+    `select id from receipts
+      where processed_at is null and received_at < now() - make_interval(secs => $1)
+      order by id limit $2`,
+    [olderThanMs / 1000, limit],
+  );
+  return rows.map((r) => Number(r.id));
+}
