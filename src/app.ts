@@ -34,6 +34,8 @@ export interface AppOptions {
   /** Listen on this port instead of config.push.port (tests use 0). */
   port?: number;
   shutdownDeadlineMs?: number;
+  /** Sweeper timing (tests shorten it). */
+  sweep?: { intervalMs?: number; graceMs?: number };
 }
 
 export interface App {
@@ -41,6 +43,8 @@ export interface App {
   metrics: Metrics;
   intake: Intake;
   http: FastifyInstance | undefined;
+  /** Present in roles that run workers; tests call sweepOnce() directly. */
+  sweeper: { sweepOnce(): Promise<number> } | undefined;
   start(): Promise<void>;
   /** Ordered, bounded stop; resolves true when everything closed before the deadline. */
   stop(): Promise<boolean>;
@@ -93,7 +97,12 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
       })
     : undefined;
   const sweeper = runsWorker
-    ? createSweeper({ pool, queues, logger: logger.child({ component: "sweeper" }) })
+    ? createSweeper({
+        pool,
+        queues,
+        logger: logger.child({ component: "sweeper" }),
+        ...options.sweep,
+      })
     : undefined;
 
   let address: string | undefined;
@@ -104,6 +113,7 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
     metrics,
     intake,
     http,
+    sweeper,
     url: () => address,
     async start() {
       if (options.migrate !== false) {
