@@ -99,6 +99,4 @@ CREATE INDEX "calls_end_time_idx" ON "calls" USING btree ("end_time");--> statem
 CREATE INDEX "calls_created_at_idx" ON "calls" USING btree ("created_at");--> statement-breakpoint
 CREATE INDEX "receipts_unprocessed_idx" ON "receipts" USING btree ("id") WHERE "receipts"."processed_at" is null;--> statement-breakpoint
 CREATE INDEX "receipts_call_id_idx" ON "receipts" USING btree ("call_id");--> statement-breakpoint
-CREATE INDEX "receipts_received_at_idx" ON "receipts" USING btree ("received_at");--> statement-breakpoint
-CREATE INDEX "receipts_message_type_idx" ON "receipts" USING btree ("message_type");--> statement-breakpoint
 CREATE INDEX "rejected_receipts_received_at_idx" ON "rejected_receipts" USING btree ("received_at");
