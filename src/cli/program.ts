@@ -80,7 +80,12 @@ export function buildProgram(): Command {
     .command("simulate")
     .description("run the built-in Alibaba Cloud simulator (MNS, STS token API, call detail API)")
     .option("--port <port>", "port to listen on", port, 9100)
-    .action(async (opts: { port: number }) => {
+    .option(
+      "--host <host>",
+      "address to listen on (0.0.0.0 to serve other hosts, e.g. in compose)",
+      "127.0.0.1",
+    )
+    .action(async (opts: { port: number; host: string }) => {
       const { simulateCommand } = await import("./simulate.js");
       await simulateCommand(opts);
     });

@@ -1,0 +1,153 @@
+/**
+ * Signed RPC calls to Alibaba Cloud POP APIs (dybaseapi, dyvmsapi) through the official
+ * `@alicloud/openapi-client` (ACS3-HMAC-SHA256, reference §10). Failures become typed errors:
+ * throttling → RateLimitedError, 5xx / network / timeout → UpstreamError, other 4xx →
+ * AlibabaApiError (not retryable). Messages never contain the AccessKey secret or STS token.
+ */
+import { createRequire } from "node:module";
+
+import type * as OpenApiModule from "@alicloud/openapi-client";
+import type * as TeaUtilModule from "@alicloud/tea-util";
+
+import { AppError, RateLimitedError, UpstreamError } from "../errors.js";
+
+// Both packages are CommonJS compiled from TypeScript (`__esModule` set). Node's ESM loader and
+// bundlers such as vite disagree on what a default import of them is, so load them through
+// `require`, which gives `module.exports` everywhere: the client class is `.default`.
+const require = createRequire(import.meta.url);
+const OpenApi = require("@alicloud/openapi-client") as typeof OpenApiModule.default;
+const Util = require("@alicloud/tea-util") as typeof TeaUtilModule.default;
+
+export interface RpcClientOptions {
+  /** `https://dyvmsapi.aliyuncs.com` or, for the simulator, `http://127.0.0.1:9100`. */
+  endpoint: string;
+  accessKeyId: string;
+  accessKeySecret: string;
+  /** For STS credentials. */
+  securityToken?: string;
+  /** Connect and read timeout per call; default 10 000 ms. */
+  timeoutMs?: number;
+}
+
+export interface RpcClient {
+  /** Call `action` (e.g. `QueryCallDetailByCallId`) of API `version`; resolves with the JSON body. */
+  call(action: string, version: string, query: Record<string, string>): Promise<unknown>;
+}
+
+/** A 4xx answer that will not change by retrying (bad signature, unknown key, bad parameter). */
+export class AlibabaApiError extends AppError {
+  readonly statusCode: number | undefined;
+  readonly requestId: string | undefined;
+
+  constructor(
+    code: string,
+    message: string,
+    details: { statusCode?: number | undefined; requestId?: string | undefined } = {},
+  ) {
+    super(code, message, { retryable: false });
+    this.statusCode = details.statusCode;
+    this.requestId = details.requestId;
+  }
+}
+
+const THROTTLING = /^Throttling(\.|$)|^isv\.BUSINESS_LIMIT_CONTROL$|^QpsLimitExceeded$/;
+const SERVER_SIDE = /^(InternalError|ServiceUnavailable|isp\.SYSTEM_ERROR|UnknownError)(\.|$)/;
+
+interface TeaErrorShape {
+  name?: unknown;
+  code?: unknown;
+  statusCode?: unknown;
+  message?: unknown;
+  data?: { RequestId?: unknown; Message?: unknown; message?: unknown } | undefined;
+}
+
+function str(v: unknown): string | undefined {
+  return typeof v === "string" && v !== "" && v !== "undefined" ? v : undefined;
+}
+
+/** Map whatever the SDK threw to our errors; never passes the raw error (it holds request headers). */
+export function classifyRpcFailure(action: string, err: unknown): AppError {
+  const e = (typeof err === "object" && err !== null ? err : {}) as TeaErrorShape;
+  const status = typeof e.statusCode === "number" ? e.statusCode : undefined;
+  const code = str(e.code);
+  const requestId = str(e.data?.RequestId);
+  const detail = str(e.data?.Message) ?? str(e.data?.message);
+  if (status !== undefined && code !== undefined) {
+    const text = `${action} failed: HTTP ${status} ${code}${detail ? `: ${detail}` : ""}${requestId ? ` (request ${requestId})` : ""}`;
+    if (THROTTLING.test(code)) {
+      return new RateLimitedError(text);
+    }
+    if (status >= 500 || SERVER_SIDE.test(code)) {
+      return new UpstreamError(text);
+    }
+    return new AlibabaApiError(code, text, { statusCode: status, requestId });
+  }
+  const name = str(e.name) ?? "Error";
+  const reason = code ?? name;
+  // Network errors, timeouts and unparseable bodies (e.g. an HTML 502 from a proxy).
+  return new UpstreamError(`${action} failed: ${reason}${status ? ` (HTTP ${status})` : ""}`);
+}
+
+/** Business-level failures arrive as HTTP 200 with `Code` other than `OK`. */
+function checkBody(action: string, body: unknown): unknown {
+  if (typeof body !== "object" || body === null) {
+    throw new UpstreamError(`${action} answered a non-object body`);
+  }
+  const code = (body as { Code?: unknown }).Code;
+  if (typeof code === "string" && code !== "OK") {
+    throw classifyRpcFailure(action, {
+      statusCode: 200,
+      code,
+      data: body as TeaErrorShape["data"],
+    });
+  }
+  return body;
+}
+
+export function createRpcClient(options: RpcClientOptions): RpcClient {
+  const url = new URL(options.endpoint);
+  const protocol = url.protocol.replace(":", "");
+  if (protocol !== "http" && protocol !== "https") {
+    throw new TypeError(`endpoint must be http(s)://, got ${url.protocol}`);
+  }
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const client = new OpenApi.default(
+    new OpenApi.Config({
+      accessKeyId: options.accessKeyId,
+      accessKeySecret: options.accessKeySecret,
+      ...(options.securityToken === undefined ? {} : { securityToken: options.securityToken }),
+      endpoint: url.host,
+      protocol,
+      readTimeout: timeoutMs,
+      connectTimeout: timeoutMs,
+    }),
+  );
+  const runtime = new Util.RuntimeOptions({
+    autoretry: false,
+    readTimeout: timeoutMs,
+    connectTimeout: timeoutMs,
+  });
+
+  return {
+    async call(action, version, query) {
+      const params = new OpenApi.Params({
+        action,
+        version,
+        protocol,
+        pathname: "/",
+        method: "POST",
+        authType: "AK",
+        style: "RPC",
+        reqBodyType: "formData",
+        bodyType: "json",
+      });
+      let response: Record<string, unknown>;
+      try {
+        response = await client.callApi(params, new OpenApi.OpenApiRequest({ query }), runtime);
+      } catch (err) {
+        throw classifyRpcFailure(action, err);
+      }
+      return checkBody(action, response.body);
+    },
+  };
+}

@@ -1,0 +1,193 @@
+/** Request parsing and response rendering for the MNS REST API (mns-wire-protocol §2.2). */
+import type { ServerResponse } from "node:http";
+
+import {
+  DEFAULT_QUEUE_ATTRIBUTES,
+  type MessageView,
+  type MnsQueue,
+  type QueueAttributes,
+} from "./mnsQueue.js";
+import { MNS_VERSION } from "./mnsSignature.js";
+import { childText, xmlDocument, type XmlNode } from "./xml.js";
+
+export class MnsError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export const MALFORMED_XML = (): MnsError =>
+  new MnsError(400, "MalformedXML", "The XML you provided was not well-formed.");
+
+export function invalidArgument(element: string, low: number, high: number, unit = ""): MnsError {
+  return new MnsError(
+    400,
+    "InvalidArgument",
+    `The value of ${element} should between ${low} and ${high}${unit ? ` ${unit}` : ""}.`,
+  );
+}
+
+/** An optional whole number in [low, high]; throws InvalidArgument otherwise. */
+export function intArg(
+  raw: string | undefined | null,
+  element: string,
+  low: number,
+  high: number,
+  unit = "",
+): number | undefined {
+  if (raw === undefined) {
+    return undefined;
+  }
+  // null: the element held markup instead of text.
+  const n = raw !== null && /^\s*-?\d+\s*$/.test(raw) ? Number(raw) : NaN;
+  if (!(n >= low && n <= high)) {
+    throw invalidArgument(element, low, high, unit);
+  }
+  return n;
+}
+
+export interface MnsReply {
+  status: number;
+  requestId: string;
+  headers?: Record<string, string>;
+  root?: string;
+  children?: readonly XmlNode[];
+}
+
+export function sendMnsReply(res: ServerResponse, reply: MnsReply): void {
+  const body = reply.root === undefined ? "" : xmlDocument(reply.root, reply.children ?? []);
+  res.writeHead(reply.status, {
+    ...(body ? { "content-type": "text/xml;charset=utf-8" } : {}),
+    "content-length": String(Buffer.byteLength(body)),
+    "x-mns-request-id": reply.requestId,
+    "x-mns-version": MNS_VERSION,
+    date: new Date().toUTCString(),
+    server: "AliyunMNS",
+    ...reply.headers,
+  });
+  res.end(body);
+}
+
+export function errorReply(
+  status: number,
+  code: string,
+  message: string,
+  requestId: string,
+  hostId: string,
+): MnsReply {
+  return {
+    status,
+    requestId,
+    root: "Error",
+    children: [
+      ["Code", code],
+      ["Message", message],
+      ["RequestId", requestId],
+      ["HostId", hostId],
+    ],
+  };
+}
+
+export function messageNodes(m: MessageView): XmlNode[] {
+  const nodes: XmlNode[] = [["MessageId", m.messageId]];
+  if (m.receiptHandle !== undefined) {
+    nodes.push(["ReceiptHandle", m.receiptHandle]);
+  }
+  nodes.push(
+    ["MessageBodyMD5", m.bodyMd5],
+    ["MessageBody", m.body],
+    ["EnqueueTime", m.enqueueTime],
+  );
+  if (m.receiptHandle !== undefined) {
+    nodes.push(["NextVisibleTime", m.nextVisibleTime]);
+  }
+  nodes.push(
+    ["FirstDequeueTime", m.firstDequeueTime],
+    ["DequeueCount", m.dequeueCount],
+    ["Priority", m.priority],
+  );
+  return nodes;
+}
+
+export function queueAttributeNodes(q: MnsQueue): XmlNode[] {
+  const a = q.attributes;
+  const s = q.stats();
+  return [
+    ["QueueName", q.name],
+    ["CreateTime", Math.floor(q.createTime / 1000)],
+    ["LastModifyTime", Math.floor(q.lastModifyTime / 1000)],
+    ["DelaySeconds", a.delaySeconds],
+    ["MaximumMessageSize", a.maximumMessageSize],
+    ["MessageRetentionPeriod", a.messageRetentionPeriod],
+    ["VisibilityTimeout", a.visibilityTimeout],
+    ["PollingWaitSeconds", a.pollingWaitSeconds],
+    ["ActiveMessages", s.active],
+    ["InactiveMessages", s.inactive],
+    ["DelayMessages", s.delayed],
+    ["LoggingEnabled", a.loggingEnabled ? "True" : "False"],
+  ];
+}
+
+/** `<Queue>` children of CreateQueue / SetQueueAttributes, over `base`. */
+export function parseQueueAttributes(
+  queue: unknown,
+  base: QueueAttributes = DEFAULT_QUEUE_ATTRIBUTES,
+): QueueAttributes {
+  const el = typeof queue === "object" && queue !== null ? queue : {};
+  const logging = childText(el, "LoggingEnabled");
+  if (logging === null || (logging !== undefined && !/^(true|false)$/i.test(logging))) {
+    throw new MnsError(
+      400,
+      "InvalidArgument",
+      "The value of LoggingEnabled should be True or False.",
+    );
+  }
+  return {
+    delaySeconds:
+      intArg(childText(el, "DelaySeconds"), "DelaySeconds", 0, 604800, "seconds") ??
+      base.delaySeconds,
+    maximumMessageSize:
+      intArg(childText(el, "MaximumMessageSize"), "MaximumMessageSize", 1024, 65536, "bytes") ??
+      base.maximumMessageSize,
+    messageRetentionPeriod:
+      intArg(
+        childText(el, "MessageRetentionPeriod"),
+        "MessageRetentionPeriod",
+        60,
+        604800,
+        "seconds",
+      ) ?? base.messageRetentionPeriod,
+    visibilityTimeout:
+      intArg(childText(el, "VisibilityTimeout"), "VisibilityTimeout", 1, 43200, "seconds") ??
+      base.visibilityTimeout,
+    pollingWaitSeconds:
+      intArg(childText(el, "PollingWaitSeconds"), "PollingWaitSeconds", 0, 30, "seconds") ??
+      base.pollingWaitSeconds,
+    loggingEnabled: logging === undefined ? base.loggingEnabled : logging.toLowerCase() === "true",
+  };
+}
+
+export interface OutgoingMessage {
+  body: string;
+  delaySeconds: number | undefined;
+  priority: number | undefined;
+}
+
+export function parseOutgoingMessage(el: unknown, maxBytes: number): OutgoingMessage {
+  const body = childText(el, "MessageBody");
+  if (body === null) {
+    throw MALFORMED_XML();
+  }
+  if (body === undefined || body === "" || Buffer.byteLength(body) > maxBytes) {
+    throw invalidArgument("MessageBody", 1, maxBytes, "bytes");
+  }
+  return {
+    body,
+    delaySeconds: intArg(childText(el, "DelaySeconds"), "DelaySeconds", 0, 604800, "seconds"),
+    priority: intArg(childText(el, "Priority"), "Priority", 1, 16),
+  };
+}
