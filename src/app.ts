@@ -22,6 +22,8 @@ import { createPersistWorker } from "./pipeline/persistWorker.js";
 import { createSweeper } from "./pipeline/sweeper.js";
 import { runShutdown, type ShutdownStep } from "./shutdown.js";
 import { registerPushRoutes } from "./sources/http/pushRoute.js";
+import { createMnsConsumer } from "./sources/mns/consumer.js";
+import { createTokenProvider } from "./sources/mns/tokens.js";
 import { buildHttpServer } from "./sources/http/server.js";
 import { createDb, createPool } from "./store/db.js";
 import { runMigrations } from "./store/migrate.js";
@@ -87,6 +89,26 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
       })
     : undefined;
 
+  const credentials = config.credentials;
+  const mnsConsumer =
+    runsIngest && config.mns.queues.length > 0 && credentials
+      ? createMnsConsumer({
+          endpoint: config.mns.endpoint,
+          queues: config.mns.queues,
+          waitSeconds: config.mns.waitSeconds,
+          concurrency: config.mns.concurrency,
+          tokens: createTokenProvider({
+            endpoint: config.mns.tokenEndpoint,
+            accessKeyId: credentials.accessKeyId,
+            accessKeySecret: credentials.accessKeySecret,
+            onRefresh: (type) => metrics.mnsTokenRefreshes.inc({ type }),
+          }),
+          intake,
+          metrics,
+          logger: logger.child({ component: "mns" }),
+        })
+      : undefined;
+
   const persistWorker = runsWorker
     ? createPersistWorker({
         config,
@@ -129,6 +151,10 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
         address = `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${a.port}`;
         logger.info({ url: address }, "http server listening");
       }
+      if (mnsConsumer) {
+        mnsConsumer.start();
+        logger.info({ queues: config.mns.queues.map((q) => q.queueName) }, "mns consumer polling");
+      }
     },
     stop() {
       stopping ??= (async () => {
@@ -136,6 +162,10 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
         if (http) {
           // Stop intake first: new pushes get 503 (Alibaba retries), in-flight ones finish.
           steps.push({ name: "http", run: () => http.close() });
+        }
+        if (mnsConsumer) {
+          // Stop polling; batches already received are stored and deleted first.
+          steps.push({ name: "mns", run: () => mnsConsumer.stop() });
         }
         if (sweeper) {
           steps.push({ name: "sweeper", run: () => sweeper.stop() });

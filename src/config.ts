@@ -149,6 +149,7 @@ const envSchema = z.object({
   VMS_MNS_QUEUES: mnsQueues,
   VMS_MNS_ENDPOINT: endpoint("https://1943695596114318.mns.cn-hangzhou.aliyuncs.com"),
   VMS_MNS_WAIT_SECONDS: intInRange(1, 30, 30),
+  VMS_MNS_CONCURRENCY: intInRange(1, 64, 2),
   VMS_TOKEN_ENDPOINT: endpoint("https://dybaseapi.aliyuncs.com"),
   VMS_API_ENDPOINT: endpoint("https://dyvmsapi.aliyuncs.com"),
   VMS_PUSH_HOST: z.preprocess(emptyAsUndefined, z.string().default("0.0.0.0")),
@@ -200,7 +201,14 @@ export interface Config {
   /** BullMQ key prefix; hash-tagged by default so every key lands in one Redis Cluster slot. */
   queuePrefix: string;
   credentials: { accessKeyId: string; accessKeySecret: string } | undefined;
-  mns: { queues: MnsQueueConfig[]; endpoint: string; waitSeconds: number; tokenEndpoint: string };
+  mns: {
+    queues: MnsQueueConfig[];
+    endpoint: string;
+    waitSeconds: number;
+    /** Long-poll loops per queue. */
+    concurrency: number;
+    tokenEndpoint: string;
+  };
   apiEndpoint: string;
   push: { host: string; port: number; token: string | undefined; bodyLimitBytes: number };
   reconcile: {
@@ -273,6 +281,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       queues: e.VMS_MNS_QUEUES,
       endpoint: e.VMS_MNS_ENDPOINT,
       waitSeconds: e.VMS_MNS_WAIT_SECONDS,
+      concurrency: e.VMS_MNS_CONCURRENCY,
       tokenEndpoint: e.VMS_TOKEN_ENDPOINT,
     },
     apiEndpoint: e.VMS_API_ENDPOINT,

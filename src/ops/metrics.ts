@@ -42,8 +42,36 @@ export function createMetrics() {
     labelNames: ["queue", "state"] as const,
     registers: [registry],
   });
+  const mns = (name: string, help: string, labels: readonly string[] = ["queue"]) =>
+    new Counter({
+      name: `voice_receipts_mns_${name}`,
+      help,
+      labelNames: labels,
+      registers: [registry],
+    });
+  const mnsPolls = mns("polls_total", "BatchReceiveMessage calls");
+  const mnsEmptyPolls = mns("empty_polls_total", "Long polls that ended with MessageNotExist");
+  const mnsMessages = mns("messages_total", "Messages received");
+  const mnsRedeliveries = mns("redeliveries_total", "Messages received with DequeueCount > 1");
+  const mnsDeletes = mns("deletes_total", "Messages deleted after durable storage, by outcome", [
+    "queue",
+    "outcome",
+  ]);
+  const mnsErrors = mns("errors_total", "Failed polls by error code", ["queue", "code"]);
+  const mnsTokenRefreshes = mns(
+    "token_refreshes_total",
+    "STS tokens fetched from QueryTokenForMnsQueue",
+    ["type"],
+  );
   return {
     registry,
+    mnsPolls,
+    mnsEmptyPolls,
+    mnsMessages,
+    mnsRedeliveries,
+    mnsDeletes,
+    mnsErrors,
+    mnsTokenRefreshes,
     receipts,
     pushRequests,
     pushDuration,

@@ -105,6 +105,11 @@ export class MnsService {
     const latency = this.faults.latencyMs("mns");
     if (latency > 0) {
       await sleep(latency);
+      if (req.socket.destroyed) {
+        // The client went away (e.g. it was killed) before its request was taken: model a
+        // request that never reached the service.
+        return;
+      }
     }
     const fault = this.faults.take("mns");
     if (fault) {

@@ -77,12 +77,10 @@ export function registerPushRoutes(app: FastifyInstance, deps: PushRouteDeps): v
       return 401;
     }
     if (!known.has(messageType)) {
-      void reply
-        .code(404)
-        .send({
-          code: 404,
-          msg: `unknown message type ${messageType}; expected one of ${KNOWN_MESSAGE_TYPES.join(", ")}`,
-        });
+      void reply.code(404).send({
+        code: 404,
+        msg: `unknown message type ${messageType}; expected one of ${KNOWN_MESSAGE_TYPES.join(", ")}`,
+      });
       return 404;
     }
     const text = typeof req.body === "string" ? req.body : "";

@@ -1,0 +1,250 @@
+/**
+ * The MNS consumption mode: one long-poll loop per queue (× concurrency), in pg-boss's worker
+ * shape — receive, handle, catch → log + back off — where no error ever ends the loop.
+ *
+ * A batch of up to 16 messages is decoded (Base64 JSON), made durable through the same intake
+ * as HTTP pushes, and only then deleted. A message that can never be decoded is quarantined in
+ * rejected_receipts and then deleted (retrying it cannot succeed). If intake fails (PostgreSQL or
+ * Redis down), nothing is deleted: the messages reappear after their visibility timeout.
+ */
+import MNSClient from "@alicloud/mns";
+import { ExponentialBackoff, type IBackoff } from "cockatiel";
+
+import type { MnsQueueConfig } from "../../config.js";
+import { decodeMnsBody } from "../../domain/envelope.js";
+import type { Logger } from "../../logger.js";
+import type { Metrics } from "../../ops/metrics.js";
+import type { Intake, IntakeItem } from "../../pipeline/intake.js";
+import type { RejectedRow } from "../../store/receiptsStore.js";
+import { classifyMnsError, configHint, mnsErrorCode } from "./mnsErrors.js";
+import type { StsCredentials, TokenProvider } from "./tokens.js";
+
+export interface MnsConsumerOptions {
+  endpoint: string;
+  queues: readonly MnsQueueConfig[];
+  waitSeconds: number;
+  /** Pollers per queue. */
+  concurrency: number;
+  tokens: TokenProvider;
+  intake: Intake;
+  metrics: Metrics;
+  logger: Logger;
+  /** Wait after a configuration error (wrong queue, no permission); default 60 s. */
+  configRetryMs?: number;
+}
+
+const BATCH = 16;
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) {
+      resolve();
+      return;
+    }
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
+
+export function createMnsConsumer(options: MnsConsumerOptions) {
+  const { intake, metrics, tokens } = options;
+  const abort = new AbortController();
+  const loops: Promise<void>[] = [];
+  const clients = new Map<string, MNSClient>();
+  const accountId = /^https?:\/\/(\d+)\./.exec(options.endpoint)?.[1] ?? "0";
+  const stopped = new Promise<undefined>((resolve) =>
+    abort.signal.addEventListener("abort", () => resolve(undefined), { once: true }),
+  );
+
+  function clientFor(creds: StsCredentials): MNSClient {
+    let c = clients.get(creds.securityToken);
+    if (!c) {
+      clients.clear(); // the old token's client is no longer useful
+      c = new MNSClient(accountId, {
+        accessKeyId: creds.accessKeyId,
+        accessKeySecret: creds.accessKeySecret,
+        securityToken: creds.securityToken,
+        endpoint: options.endpoint,
+        // The SDK's connectTimeout is a socket-idle timer that would race a 30 s long poll
+        // (mns-wire-protocol §6.4).
+        connectTimeout: (options.waitSeconds + 5) * 1000,
+        readTimeout: (options.waitSeconds + 10) * 1000,
+      });
+      clients.set(creds.securityToken, c);
+    }
+    return c;
+  }
+
+  async function handleBatch(
+    queue: MnsQueueConfig,
+    client: MNSClient,
+    messages: MNSClient.ReceivedMessage[],
+    log: Logger,
+  ): Promise<void> {
+    const items: IntakeItem[] = [];
+    const poison: RejectedRow[] = [];
+    let redelivered = 0;
+    for (const m of messages) {
+      if (Number(m.DequeueCount) > 1) {
+        redelivered++;
+      }
+      const decoded = decodeMnsBody(m.MessageBody);
+      if (decoded.kind === "invalid") {
+        poison.push({
+          source: "mns",
+          messageType: queue.messageType,
+          raw: m.MessageBody,
+          reason: `MNS message ${m.MessageId}: ${decoded.reason}`,
+          location: queue.queueName,
+        });
+        continue;
+      }
+      for (const raw of decoded.items) {
+        items.push({ raw, location: `${queue.queueName}#${m.MessageId}` });
+      }
+    }
+    metrics.mnsMessages.inc({ queue: queue.queueName }, messages.length);
+    metrics.mnsRedeliveries.inc({ queue: queue.queueName }, redelivered);
+
+    // Durable first (throws → nothing is deleted, the messages come back later).
+    if (poison.length > 0) {
+      await intake.reject(poison);
+    }
+    const result = await intake.accept({ source: "mns", messageType: queue.messageType, items });
+
+    const handles = messages.map((m) => m.ReceiptHandle);
+    try {
+      const res = await client.batchDeleteMessage(queue.queueName, handles);
+      const failed = Array.isArray(res.body)
+        ? res.body.length
+        : res.code === 204
+          ? 0
+          : handles.length;
+      metrics.mnsDeletes.inc({ queue: queue.queueName, outcome: "ok" }, handles.length - failed);
+      if (failed > 0) {
+        metrics.mnsDeletes.inc({ queue: queue.queueName, outcome: "failed" }, failed);
+        log.warn(
+          { failed, code: res.code },
+          "some deletes failed; those messages will be redelivered and collapse as duplicates",
+        );
+      }
+    } catch (err) {
+      // Harmless: the redelivery is a duplicate and collapses on its dedup key.
+      metrics.mnsDeletes.inc({ queue: queue.queueName, outcome: "failed" }, handles.length);
+      log.warn(
+        { code: mnsErrorCode(err), messages: handles.length },
+        "batch delete failed; messages will be redelivered",
+      );
+    }
+    log.info(
+      {
+        messages: messages.length,
+        accepted: result.accepted,
+        duplicates: result.duplicates,
+        rejected: result.rejected + poison.length,
+        redelivered,
+      },
+      "mns batch stored and deleted",
+    );
+  }
+
+  async function pollLoop(queue: MnsQueueConfig, poller: number): Promise<void> {
+    const log = options.logger.child({ queue: queue.queueName, poller });
+    const backoffFactory = new ExponentialBackoff({ initialDelay: 200, maxDelay: 30_000 });
+    let backoff: IBackoff<unknown> | undefined;
+    const pause = async (why: string, code: string) => {
+      backoff = backoff ? backoff.next(undefined) : backoffFactory.next();
+      log.warn({ code, retryInMs: Math.round(backoff.duration) }, why);
+      await sleep(backoff.duration, abort.signal);
+    };
+
+    while (!abort.signal.aborted) {
+      let creds: StsCredentials;
+      try {
+        creds = await tokens.get(queue.messageType, queue.queueName);
+      } catch (err) {
+        metrics.mnsErrors.inc({ queue: queue.queueName, code: "TokenApi" });
+        await pause(
+          "could not get an STS token from QueryTokenForMnsQueue; retrying",
+          (err as Error).message,
+        );
+        continue;
+      }
+      const client = clientFor(creds);
+      let messages: MNSClient.ReceivedMessage[];
+      try {
+        metrics.mnsPolls.inc({ queue: queue.queueName });
+        // Race the long poll against stop(): the SDK cannot be aborted, and an abandoned
+        // receive only delays its messages until their visibility timeout.
+        const received = await Promise.race([
+          client.batchReceiveMessage(queue.queueName, BATCH, options.waitSeconds),
+          stopped,
+        ]);
+        if (received === undefined) {
+          break;
+        }
+        if (received.code !== 200 || !Array.isArray(received.body)) {
+          metrics.mnsErrors.inc({ queue: queue.queueName, code: `HTTP${received.code}` });
+          await pause("MNS answered an unexpected status", `HTTP ${received.code}`);
+          continue;
+        }
+        messages = received.body;
+      } catch (err) {
+        const failure = classifyMnsError(err);
+        if (failure.kind === "empty") {
+          metrics.mnsEmptyPolls.inc({ queue: queue.queueName });
+          backoff = undefined;
+          continue;
+        }
+        metrics.mnsErrors.inc({ queue: queue.queueName, code: failure.code });
+        if (failure.kind === "token") {
+          tokens.invalidate(queue.messageType, creds.securityToken);
+          log.info({ code: failure.code }, "MNS rejected the STS token; fetching a new one");
+          await pause("token rejected", failure.code);
+          continue;
+        }
+        if (failure.kind === "config") {
+          log.error(
+            { code: failure.code, hint: configHint(failure.code) },
+            "MNS refused this queue; retrying slowly",
+          );
+          await sleep(options.configRetryMs ?? 60_000, abort.signal);
+          continue;
+        }
+        await pause("MNS receive failed; backing off", failure.code);
+        continue;
+      }
+
+      try {
+        await handleBatch(queue, client, messages, log);
+        backoff = undefined;
+      } catch (err) {
+        metrics.mnsErrors.inc({ queue: queue.queueName, code: "Storage" });
+        await pause(
+          "could not store the batch; it stays in MNS and will be redelivered",
+          (err as Error).message,
+        );
+      }
+    }
+  }
+
+  return {
+    start() {
+      for (const queue of options.queues) {
+        for (let i = 0; i < options.concurrency; i++) {
+          loops.push(pollLoop(queue, i));
+        }
+      }
+    },
+    /** Stop polling; batches already received are finished (stored and deleted) first. */
+    async stop() {
+      abort.abort();
+      await Promise.all(loops);
+    },
+  };
+}

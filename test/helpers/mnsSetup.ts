@@ -1,0 +1,64 @@
+/**
+ * A simulator with one MNS queue per receipt type, and the daemon environment pointing at it.
+ */
+import { normalizeReceipt } from "../../src/domain/receipt.js";
+import { startSimulator, type Simulator } from "../../src/simulator/index.js";
+import type { Receipt } from "../../src/simulator/receipts.js";
+
+export const MNS_QUEUES = {
+  VoiceReport: "Alicom-Queue-1234567890123456-VoiceReport",
+  VoiceCallReport: "Alicom-Queue-1234567890123456-VoiceCallReport",
+  VoiceRecordReport: "Alicom-Queue-1234567890123456-VoiceRecordReport",
+} as const;
+
+export async function startMnsSimulator(
+  opts: { visibilityTimeoutSeconds?: number; tokenLifetimeSeconds?: number } = {},
+): Promise<Simulator> {
+  const sim = await startSimulator({
+    detailLagMs: 0,
+    ...(opts.tokenLifetimeSeconds ? { tokenLifetimeSeconds: opts.tokenLifetimeSeconds } : {}),
+  });
+  for (const [messageType, name] of Object.entries(MNS_QUEUES)) {
+    sim.control.createQueue(name, {
+      messageType,
+      visibilityTimeoutSeconds: opts.visibilityTimeoutSeconds ?? 3,
+    });
+  }
+  return sim;
+}
+
+export function mnsEnv(sim: Simulator, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    ALIBABA_CLOUD_ACCESS_KEY_ID: sim.credentials.accessKeyId,
+    ALIBABA_CLOUD_ACCESS_KEY_SECRET: sim.credentials.accessKeySecret,
+    VMS_MNS_QUEUES: Object.entries(MNS_QUEUES)
+      .map(([t, q]) => `${t}:${q}`)
+      .join(","),
+    VMS_MNS_ENDPOINT: sim.url,
+    VMS_TOKEN_ENDPOINT: sim.url,
+    VMS_API_ENDPOINT: sim.url,
+    VMS_MNS_WAIT_SECONDS: "2",
+    VMS_RECONCILE: "off",
+    ...extra,
+  };
+}
+
+/** The distinct receipts (by dedup key) a list of generated receipts must produce. */
+export function distinctKeys(receipts: readonly Receipt[]): Set<string> {
+  const keys = new Set<string>();
+  for (const r of receipts) {
+    const n = normalizeReceipt(r.messageType, r.body);
+    if (!n.ok) {
+      throw new Error(`generated receipt is invalid: ${n.reason}`);
+    }
+    keys.add(n.receipt.dedupKey);
+  }
+  return keys;
+}
+
+export function queuesEmpty(sim: Simulator): boolean {
+  return Object.values(MNS_QUEUES).every((q) => {
+    const s = sim.control.queueStats(q);
+    return s.active + s.inactive + s.delayed === 0;
+  });
+}
