@@ -145,9 +145,11 @@ describe("the MNS consumer process", () => {
     const queue = new Queue("receipts", { connection: { url: inject("redisUrl") }, prefix });
     const counts = await queue.getJobCounts("active", "waiting", "delayed", "failed");
     await queue.close();
-    expect(counts.active).toBe(0);
     expect(counts.failed).toBe(0);
-    // Receipts stored but not yet applied must still have a job waiting for the next start.
-    expect(rows[0].n === 0 || (counts.waiting ?? 0) + (counts.delayed ?? 0) > 0).toBe(true);
+    // Receipts stored but not yet applied must still have a job for the next start. (A job
+    // fetched by BullMQ while the worker closes can be left active; the stalled checker of the
+    // next worker returns it to the queue.)
+    const pendingJobs = (counts.waiting ?? 0) + (counts.delayed ?? 0) + (counts.active ?? 0);
+    expect(rows[0].n === 0 || pendingJobs > 0).toBe(true);
   });
 });

@@ -85,7 +85,7 @@ export function createMnsConsumer(options: MnsConsumerOptions) {
     client: MNSClient,
     messages: MNSClient.ReceivedMessage[],
     log: Logger,
-  ): Promise<void> {
+  ): Promise<{ deleting: Promise<void> }> {
     const items: IntakeItem[] = [];
     const poison: RejectedRow[] = [];
     let redelivered = 0;
@@ -117,7 +117,29 @@ export function createMnsConsumer(options: MnsConsumerOptions) {
     }
     const result = await intake.accept({ source: "mns", messageType: queue.messageType, items });
 
+    log.info(
+      {
+        messages: messages.length,
+        accepted: result.accepted,
+        duplicates: result.duplicates,
+        rejected: result.rejected + poison.length,
+        redelivered,
+      },
+      "mns batch stored; deleting",
+    );
+    // The receipts are durable: delete in the background so the next long poll overlaps with
+    // this round trip (one delete in flight per poller, awaited before the next one and on stop).
     const handles = messages.map((m) => m.ReceiptHandle);
+    // Wrapped: an async function would otherwise wait for the returned promise.
+    return { deleting: deleteHandles(queue, client, handles, log) };
+  }
+
+  async function deleteHandles(
+    queue: MnsQueueConfig,
+    client: MNSClient,
+    handles: string[],
+    log: Logger,
+  ): Promise<void> {
     try {
       const res = await client.batchDeleteMessage(queue.queueName, handles);
       const failed = Array.isArray(res.body)
@@ -141,16 +163,6 @@ export function createMnsConsumer(options: MnsConsumerOptions) {
         "batch delete failed; messages will be redelivered",
       );
     }
-    log.info(
-      {
-        messages: messages.length,
-        accepted: result.accepted,
-        duplicates: result.duplicates,
-        rejected: result.rejected + poison.length,
-        redelivered,
-      },
-      "mns batch stored and deleted",
-    );
   }
 
   async function pollLoop(queue: MnsQueueConfig, poller: number): Promise<void> {
@@ -163,6 +175,7 @@ export function createMnsConsumer(options: MnsConsumerOptions) {
       await sleep(backoff.duration, abort.signal);
     };
 
+    let inFlightDelete: Promise<void> = Promise.resolve();
     while (!abort.signal.aborted) {
       let creds: StsCredentials;
       try {
@@ -221,7 +234,9 @@ export function createMnsConsumer(options: MnsConsumerOptions) {
       }
 
       try {
-        await handleBatch(queue, client, messages, log);
+        const { deleting } = await handleBatch(queue, client, messages, log);
+        await inFlightDelete;
+        inFlightDelete = deleting;
         backoff = undefined;
       } catch (err) {
         metrics.mnsErrors.inc({ queue: queue.queueName, code: "Storage" });
