@@ -9,7 +9,7 @@ import { createLogger } from "./logger.js";
 
 export async function runDaemon(options: { role: Role }): Promise<void> {
   const config = loadConfig();
-  const logger = createLogger({ level: config.log.level });
+  const logger = createLogger({ level: config.log.level, redactNumbers: config.log.redactNumbers });
   logger.info({ role: options.role, config: describeConfig(config) }, "voice-receipts starting");
   if (config.push.token === undefined && options.role !== "worker") {
     logger.warn(
@@ -48,11 +48,14 @@ export async function runDaemon(options: { role: Role }): Promise<void> {
         if (!clean) {
           process.exitCode = 1;
         }
-        logger.flush();
         resolve();
       });
     };
     process.on("SIGTERM", onSignal);
     process.on("SIGINT", onSignal);
   });
+  // Everything we own is closed; do not let a stray handle (an abandoned MNS long poll, a
+  // library timer) keep the process alive after a stop.
+  await new Promise<void>((resolve) => logger.flush(() => resolve()));
+  process.exit(process.exitCode ?? 0);
 }

@@ -23,9 +23,10 @@ export async function runShutdown(
   const sequence = (async () => {
     for (const step of steps) {
       const started = Date.now();
+      logger.debug({ step: step.name }, "shutdown step");
       try {
         await step.run();
-        logger.debug({ step: step.name, ms: Date.now() - started }, "shutdown step done");
+        logger.info({ step: step.name, ms: Date.now() - started }, "shutdown step done");
       } catch (err) {
         logger.error({ step: step.name, err }, "shutdown step failed");
       }

@@ -5,7 +5,10 @@ import { runMigrations } from "../store/migrate.js";
 
 export async function migrateCommand(): Promise<void> {
   const config = loadConfig();
-  const logger = createLogger({ level: config.log.level }).child({ component: "migrate" });
+  const logger = createLogger({
+    level: config.log.level,
+    redactNumbers: config.log.redactNumbers,
+  }).child({ component: "migrate" });
   const pool = createPool(config.databaseUrl, { max: 1, connectionTimeoutMillis: 5000 });
   try {
     const result = await runMigrations(pool);
