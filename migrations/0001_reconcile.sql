@@ -1,0 +1,1 @@
+CREATE INDEX "calls_reconcile_changed_idx" ON "calls" USING btree ("reconcile_due_at") WHERE "calls"."reconcile_status" = 'reconciled' and "calls"."updated_at" > "calls"."reconciled_at";

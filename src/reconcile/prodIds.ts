@@ -1,0 +1,153 @@
+/**
+ * Choosing the ProdId. QueryCallDetailByCallId only answers when ProdId matches the product the
+ * call was made with (reference §4.1), and nothing in a receipt names the product. So we try
+ * VMS_RECONCILE_PROD_IDS in order and learn, per kind of call, which one answered: calls of a
+ * business share an out_id scheme (`ALICOM_SMART_SAAS^…` for robot tasks, `order-…`, `code…`),
+ * so the out_id prefix is the key. What is learnt lives in one Redis hash that every process
+ * reads and adds to, so once a kind is known the common case costs one call.
+ */
+import type { Redis } from "ioredis";
+
+/** Robot (smart outbound) task calls: `ALICOM_SMART_SAAS^<task>^<id>` (reference §5). */
+export const SAAS_PREFIX = "ALICOM_SMART_SAAS^";
+
+/** A kind is trusted once it has this many answers and this share went to one ProdId. */
+export const CONFIDENT_MIN_ANSWERS = 5;
+export const CONFIDENT_SHARE = 0.9;
+/** A trusted kind still tries every ProdId on every Nth empty round and on the last one. */
+export const FULL_SWEEP_EVERY = 4;
+
+/**
+ * The learning key of a call: `saas` for robot tasks, else the out_id's leading letters (and the
+ * separator after them), `digits` for numeric out_ids, `none` without one.
+ */
+export function prodIdKey(outId: string | null): string {
+  if (outId === null || outId === "") {
+    return "none";
+  }
+  if (outId.startsWith(SAAS_PREFIX)) {
+    return "saas";
+  }
+  const m = /^[\p{L}_]{1,16}[-_.#/:|^]?/u.exec(outId);
+  return m ? `p:${m[0]}` : "digits";
+}
+
+/** Answers per ProdId for one key. */
+export type ProdIdStats = ReadonlyMap<string, number>;
+
+/** Configured ProdIds, those that answered most often for this key first (ties: config order). */
+export function orderProdIds(
+  configured: readonly string[],
+  stats: ProdIdStats | undefined,
+): string[] {
+  const rank = (id: string) => stats?.get(id) ?? 0;
+  return configured
+    .map((id, i) => ({ id, i }))
+    .sort((a, b) => rank(b.id) - rank(a.id) || a.i - b.i)
+    .map((x) => x.id);
+}
+
+/** The ProdId this key almost always answered with, if it is trusted. */
+export function confidentProdId(
+  configured: readonly string[],
+  stats: ProdIdStats | undefined,
+): string | undefined {
+  if (!stats) {
+    return undefined;
+  }
+  let total = 0;
+  let best: string | undefined;
+  let bestCount = 0;
+  for (const id of configured) {
+    const n = stats.get(id) ?? 0;
+    total += n;
+    if (n > bestCount) {
+      best = id;
+      bestCount = n;
+    }
+  }
+  return total >= CONFIDENT_MIN_ANSWERS && bestCount >= CONFIDENT_SHARE * total ? best : undefined;
+}
+
+/**
+ * The ProdIds to try in one round. A trusted key asks only its ProdId: an empty answer then
+ * almost always means "not there yet" (the 3–5 min lag), and asking the others would spend
+ * quota for nothing. Every FULL_SWEEP_EVERY-th round, and the final one before giving up, try
+ * them all so that a call of an unusual product is still found.
+ */
+export function planRound(
+  configured: readonly string[],
+  stats: ProdIdStats | undefined,
+  round: { attempts: number; final: boolean },
+): string[] {
+  const trusted = confidentProdId(configured, stats);
+  const sweep = round.final || round.attempts % FULL_SWEEP_EVERY === FULL_SWEEP_EVERY - 1;
+  if (trusted !== undefined && !sweep) {
+    return [trusted];
+  }
+  return orderProdIds(configured, stats);
+}
+
+export interface ProdIdMemory {
+  stats(key: string): Promise<ProdIdStats | undefined>;
+  learn(key: string, prodId: string): Promise<void>;
+}
+
+const SEP = "\t";
+
+/**
+ * The shared memory: Redis hash `<hashKey>` with fields `<key>\t<prodId>` → answers. Each
+ * process keeps a copy refreshed every `refreshMs`; a Redis hiccup only makes it stale.
+ */
+export function createProdIdMemory(
+  redis: Redis,
+  hashKey: string,
+  refreshMs = 10_000,
+): ProdIdMemory {
+  let cache = new Map<string, Map<string, number>>();
+  let loadedAt = -Infinity;
+  let loading: Promise<void> | undefined;
+
+  const bump = (key: string, prodId: string, n: number) => {
+    let m = cache.get(key);
+    if (!m) {
+      m = new Map();
+      cache.set(key, m);
+    }
+    m.set(prodId, (m.get(prodId) ?? 0) + n);
+  };
+
+  async function refresh(): Promise<void> {
+    try {
+      const all = await redis.hgetall(hashKey);
+      cache = new Map();
+      for (const [field, value] of Object.entries(all)) {
+        const at = field.lastIndexOf(SEP);
+        const n = Number(value);
+        if (at > 0 && Number.isFinite(n)) {
+          bump(field.slice(0, at), field.slice(at + 1), n);
+        }
+      }
+    } catch {
+      // Keep what we had; ProdIds are then merely tried in a less clever order.
+    } finally {
+      loadedAt = Date.now();
+    }
+  }
+
+  return {
+    async stats(key) {
+      if (Date.now() - loadedAt > refreshMs) {
+        loading ??= refresh().finally(() => {
+          loading = undefined;
+        });
+        await loading;
+      }
+      return cache.get(key);
+    },
+    async learn(key, prodId) {
+      bump(key, prodId, 1);
+      await redis.hincrby(hashKey, `${key}${SEP}${prodId}`, 1).catch(() => {});
+    },
+  };
+}

@@ -1,0 +1,224 @@
+/**
+ * Reconciling one call: read it, decide whether it still needs work, ask QueryCallDetailByCallId
+ * with the ProdIds worth trying, and write the outcome. Returns what the job should do next;
+ * the BullMQ mapping is in worker.ts.
+ */
+import { normalizeReceipt } from "../domain/receipt.js";
+import {
+  computeDiscrepancies,
+  detailValues,
+  mergeDiscrepancies,
+  statusMessageFor,
+  type ComparedValues,
+  type JsonObject,
+} from "./detail.js";
+import { Reschedule, type DetailApi } from "./detailApi.js";
+import { afterEmptyRound, giveUpAtMs, queryDateMs } from "./policy.js";
+import { planRound, prodIdKey, type ProdIdMemory } from "./prodIds.js";
+import type { CallSnapshot } from "./store.js";
+import type { ReconcileWrite } from "./writes.js";
+import type { Logger } from "../logger.js";
+
+export type Outcome =
+  | {
+      kind: "done";
+      result: "reconciled" | "reapplied" | "not_found" | "skipped" | "stale" | "missing";
+    }
+  /** Put the job back: `transient` is the job's new failure count; `touchRow` moves due_at. */
+  | { kind: "later"; delayMs: number; transient: number; reason: string; touchRow: boolean };
+
+export interface CallReconcilerDeps {
+  prodIds: readonly string[];
+  giveUpMs: number;
+  retryBaseMs: number;
+  load(callId: string): Promise<CallSnapshot | undefined>;
+  loadReport(callId: string): Promise<unknown>;
+  write(w: ReconcileWrite): Promise<boolean>;
+  api: DetailApi;
+  memory: ProdIdMemory;
+  logger: Logger;
+}
+
+/** A job that runs more than this before its row's due time goes back to sleep (duplicate/early). */
+const EARLY_TOLERANCE_MS = 1000;
+
+const done = (result: Extract<Outcome, { kind: "done" }>["result"]): Outcome => ({
+  kind: "done",
+  result,
+});
+
+/** The compared fields as the receipts gave them: the row itself while the call is pending. */
+function rowValues(call: CallSnapshot): ComparedValues {
+  return {
+    statusCode: call.statusCode,
+    startTime: call.startTime,
+    endTime: call.endTime,
+    durationSeconds: call.durationSeconds,
+    caller: call.caller,
+    callee: call.callee,
+    hangupDirection: call.hangupDirection,
+  };
+}
+
+/** The compared fields of a VoiceReport body (a CDR that arrived after the call was reconciled). */
+export function reportValues(body: unknown): ComparedValues | undefined {
+  const n = body === undefined ? undefined : normalizeReceipt("VoiceReport", body);
+  const p = n?.ok ? n.receipt.call : null;
+  if (!p) {
+    return undefined;
+  }
+  return {
+    statusCode: p.statusCode,
+    startTime: p.startTime,
+    endTime: p.endTime,
+    durationSeconds: p.durationSeconds,
+    caller: p.caller,
+    callee: p.callee,
+    hangupDirection: p.hangupDirection,
+  };
+}
+
+/**
+ * The write for a found (or stored) detail. A pending call's row still holds the receipts'
+ * values, so they are what the detail is compared with; a reconciled call's row holds the
+ * detail's, so only a late VoiceReport can disagree, and earlier disagreements are kept.
+ */
+export function buildReconciledWrite(
+  call: CallSnapshot,
+  detail: JsonObject,
+  prodId: string,
+  attemptIncrement: number,
+  lateReport: ComparedValues | undefined,
+): Extract<ReconcileWrite, { kind: "reconciled" }> {
+  const values = detailValues(detail);
+  const discrepancies =
+    call.reconcileStatus === "pending"
+      ? computeDiscrepancies(rowValues(call), values)
+      : mergeDiscrepancies(
+          call.discrepancies,
+          lateReport ? computeDiscrepancies(lateReport, values) : {},
+        );
+  return {
+    kind: "reconciled",
+    callId: call.callId,
+    version: call.version,
+    prodId,
+    detail,
+    discrepancies,
+    columns: { ...values, statusMsg: statusMessageFor(values, call.statusCode) },
+    attemptIncrement,
+  };
+}
+
+const isObject = (v: unknown): v is JsonObject =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
+
+export function createCallReconciler(d: CallReconcilerDeps) {
+  /** Write the detail; on a concurrent change of the row, re-read and compute again. */
+  async function apply(
+    first: CallSnapshot,
+    detail: JsonObject,
+    prodId: string,
+    increment: number,
+  ): Promise<void> {
+    let call = first;
+    for (let i = 0; i < 5; i++) {
+      const late =
+        call.reconcileStatus === "reconciled"
+          ? reportValues(await d.loadReport(call.callId))
+          : undefined;
+      if (await d.write(buildReconciledWrite(call, detail, prodId, increment, late))) {
+        return;
+      }
+      const fresh = await d.load(call.callId);
+      if (
+        !fresh ||
+        (fresh.reconcileStatus !== "pending" && fresh.reconcileStatus !== "reconciled")
+      ) {
+        return;
+      }
+      call = fresh;
+    }
+    throw new Error(`call ${call.callId} kept changing while it was being reconciled`);
+  }
+
+  return async function reconcileCall(
+    callId: string,
+    transient: number,
+    signal: AbortSignal,
+  ): Promise<Outcome> {
+    const call = await d.load(callId);
+    if (!call) {
+      return done("missing");
+    }
+    if (call.reconcileStatus === "pending" && call.direction === "inbound") {
+      await d.write({ kind: "skipped", callId });
+      return done("skipped");
+    }
+    const reapply = call.reconcileStatus === "reconciled" && call.changed;
+    if (call.reconcileStatus !== "pending" && !reapply) {
+      return done("stale");
+    }
+    if (call.dueInMs !== null && call.dueInMs > EARLY_TOLERANCE_MS) {
+      return { kind: "later", delayMs: call.dueInMs, transient, reason: "early", touchRow: false };
+    }
+    if (reapply) {
+      // The stored detail is final: no need to spend quota asking again.
+      if (isObject(call.detail) && call.prodId !== null) {
+        await apply(call, call.detail, call.prodId, 0);
+      }
+      return done("reapplied");
+    }
+
+    const key = prodIdKey(call.outId);
+    const giveUp = giveUpAtMs(call, d.giveUpMs);
+    const plan = planRound(d.prodIds, await d.memory.stats(key), {
+      attempts: call.reconcileAttempts,
+      final: Date.now() >= giveUp,
+    });
+    const queryDate = queryDateMs(call);
+    for (const prodId of plan) {
+      let answer;
+      try {
+        answer = await d.api.query({ callId, prodId, queryDateMs: queryDate }, transient, signal);
+      } catch (err) {
+        if (err instanceof Reschedule) {
+          const failures = err.reason === "throttled" ? transient : transient + 1;
+          return {
+            kind: "later",
+            delayMs: err.delayMs,
+            transient: failures,
+            reason: err.reason,
+            touchRow: true,
+          };
+        }
+        throw err;
+      }
+      if (answer.kind === "found") {
+        void d.memory.learn(key, prodId);
+        await apply(call, answer.detail, prodId, 1);
+        return done("reconciled");
+      }
+      if (answer.kind === "invalid") {
+        d.logger.warn(
+          { callId, prodId, reason: answer.reason },
+          "QueryCallDetailByCallId answered an undecodable Data; treated as not there yet",
+        );
+      }
+    }
+
+    const attempts = call.reconcileAttempts + 1;
+    const next = afterEmptyRound({
+      nowMs: Date.now(),
+      attempts,
+      giveUpAtMs: giveUp,
+      baseMs: d.retryBaseMs,
+    });
+    if (next.kind === "not_found") {
+      await d.write({ kind: "not_found", callId, attempts });
+      return done("not_found");
+    }
+    await d.write({ kind: "retry", callId, attempts, delayMs: next.delayMs });
+    return { kind: "later", delayMs: next.delayMs, transient: 0, reason: "empty", touchRow: false };
+  };
+}

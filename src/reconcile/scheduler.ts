@@ -1,0 +1,157 @@
+/**
+ * The scheduler loop (worker role): finds calls that need a reconcile and gives each exactly one
+ * delayed job. Decoupled from the receipt path on purpose: persistence only writes `calls`, this
+ * loop reads what it wrote. Safe with any number of processes: every scan is one UPDATE whose
+ * row selection uses FOR UPDATE SKIP LOCKED, and it marks the rows (reconcile_due_at) in the
+ * same statement, so two schedulers never pick the same call.
+ *
+ * The mark is committed before the job is added: a crash in between leaves a marked call
+ * without a job, which the recovery scan re-enqueues once it is overdue; the reverse order could
+ * run a job twice. An enqueue that fails is undone at once (the call is unmarked).
+ */
+import type { Queue } from "bullmq";
+import type pg from "pg";
+
+import type { Logger } from "../logger.js";
+import { RECONCILE_JOB, RECONCILE_JOB_OPTIONS, reconcileJobId } from "./jobs.js";
+import type { ReconcileMetrics } from "./metrics.js";
+import {
+  markSkipped,
+  recoverOverdue,
+  scheduleChanged,
+  scheduleNew,
+  unschedule,
+  type Scheduled,
+} from "./store.js";
+
+export interface SchedulerOptions {
+  pool: pg.Pool;
+  /** Absent when reconcile is off: the loop then only marks calls `skipped`. */
+  queue: Queue | undefined;
+  delayMs: number;
+  intervalMs: number;
+  /** Re-enqueue calls whose job should have run this long ago. */
+  recoverAfterMs: number;
+  metrics: ReconcileMetrics;
+  logger: Logger;
+}
+
+/** Rows per statement; a full batch means "there is more", so the loop goes on at once. */
+export const SCHEDULE_BATCH = 500;
+
+export function createScheduler(o: SchedulerOptions) {
+  const { pool, queue, logger, metrics } = o;
+  let stopped = true;
+  let loop: Promise<void> | undefined;
+  let wake: (() => void) | undefined;
+  let lastRecovery = Date.now();
+
+  async function enqueue(rows: Scheduled[], reason: "new" | "changed" | "recovered") {
+    if (!queue || rows.length === 0) {
+      return;
+    }
+    try {
+      await queue.addBulk(
+        rows.map((r) => ({
+          name: RECONCILE_JOB,
+          data: { callId: r.callId },
+          opts: {
+            ...RECONCILE_JOB_OPTIONS,
+            jobId: reconcileJobId(r.callId),
+            delay: Math.max(0, Math.round(r.delayMs)),
+          },
+        })),
+      );
+      metrics.scheduled.inc({ reason }, rows.length);
+    } catch (err) {
+      await unschedule(
+        pool,
+        rows.map((r) => r.callId),
+      ).catch(() => {});
+      throw err;
+    }
+  }
+
+  /** One pass; returns how many calls it touched. */
+  async function tick(): Promise<number> {
+    let touched = 0;
+    if (!queue) {
+      for (let n = SCHEDULE_BATCH; n === SCHEDULE_BATCH && !stopped;) {
+        n = await markSkipped(pool, { onlyInbound: false, limit: SCHEDULE_BATCH });
+        touched += n;
+      }
+      if (touched > 0) {
+        metrics.results.inc({ result: "skipped" }, touched);
+      }
+      return touched;
+    }
+    // Inbound calls (biz_id) have no CallId of the call APIs and no documented ProdId.
+    const inbound = await markSkipped(pool, { onlyInbound: true, limit: SCHEDULE_BATCH });
+    if (inbound > 0) {
+      metrics.results.inc({ result: "skipped" }, inbound);
+    }
+    touched += inbound;
+    for (let n = SCHEDULE_BATCH; n === SCHEDULE_BATCH && !stopped;) {
+      const rows = await scheduleNew(pool, o.delayMs, SCHEDULE_BATCH);
+      await enqueue(rows, "new");
+      n = rows.length;
+      touched += n;
+    }
+    const changed = await scheduleChanged(pool, SCHEDULE_BATCH);
+    await enqueue(changed, "changed");
+    touched += changed.length;
+    if (Date.now() - lastRecovery >= Math.min(30_000, o.recoverAfterMs)) {
+      lastRecovery = Date.now();
+      const lost = await recoverOverdue(pool, o.recoverAfterMs, SCHEDULE_BATCH * 2);
+      await enqueue(lost, "recovered");
+      if (lost.length > 0) {
+        logger.warn({ calls: lost.length }, "re-enqueued overdue reconcile jobs");
+      }
+      touched += lost.length;
+    }
+    return touched;
+  }
+
+  async function run(): Promise<void> {
+    while (!stopped) {
+      try {
+        const n = await tick();
+        if (n > 0) {
+          logger.debug({ calls: n }, "reconcile scheduler pass");
+        }
+      } catch (err) {
+        logger.warn(
+          { err: { message: (err as Error).message } },
+          "reconcile scheduling failed; will retry",
+        );
+      }
+      if (stopped) {
+        break;
+      }
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, o.intervalMs);
+        wake = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+      wake = undefined;
+    }
+  }
+
+  return {
+    tick,
+    start() {
+      if (!stopped) {
+        return;
+      }
+      stopped = false;
+      loop = run();
+    },
+    async stop() {
+      stopped = true;
+      wake?.();
+      await loop;
+    },
+  };
+}
