@@ -1,0 +1,374 @@
+/**
+ * The file side of `replay`: finding the files under the given paths, opening them (gzip is
+ * recognised by its magic bytes, whatever the name), telling their format from their first
+ * bytes, and turning them into a stream of records. Everything is streamed: memory holds one
+ * chunk, one line or one JSON/XML element at a time, never a whole file.
+ *
+ * A gzip file that is cut short (or corrupt) yields everything decompressed before the damage,
+ * then one bad record saying where the damage is; the run goes on with the next file.
+ */
+import { createReadStream, type ReadStream } from "node:fs";
+import { open, readdir, stat } from "node:fs/promises";
+import { basename, dirname, join, resolve } from "node:path";
+import { Readable, pipeline } from "node:stream";
+import { StringDecoder } from "node:string_decoder";
+import { createGunzip } from "node:zlib";
+
+import split2 from "split2";
+
+import { ConfigError } from "../errors.js";
+import { detectFormat, isReplayableName, SNIFF_BYTES, type ArchiveFormat } from "./formats.js";
+import { JsonDocumentReader, JsonSyntaxError } from "./jsonStream.js";
+import { badRecord, expandValue, isMnsMessage, type ReplayRecord } from "./records.js";
+import { MnsXmlReader, XmlElementTooLargeError } from "./xmlStream.js";
+
+/** An NDJSON line longer than this stops the file (split2's maxLength): memory stays bounded. */
+export const MAX_LINE_CHARS = 64 * 1024 * 1024;
+
+export interface ReplayFile {
+  /** Absolute path; also the file part of every `file:line` location. */
+  path: string;
+  size: number;
+  /** Names to look for a message type in: the file's own name, then its directories up to the argument. */
+  nameSegments: string[];
+}
+
+export interface CollectedFiles {
+  files: ReplayFile[];
+  /** Files inside the given directories whose names are not archives (`.json`, `.ndjson`, `.jsonl`, `.xml`, `.gz` of those). */
+  ignored: string[];
+}
+
+/**
+ * The files to replay, in a stable order: each argument in turn, directories walked recursively
+ * in name order. Hidden entries and symbolic links to directories are not followed. A path that
+ * does not exist is a usage error (exit 2) before anything is read.
+ */
+export async function collectFiles(paths: readonly string[]): Promise<CollectedFiles> {
+  const files: ReplayFile[] = [];
+  const ignored: string[] = [];
+  const seen = new Set<string>();
+  const add = (path: string, size: number, nameSegments: string[]) => {
+    if (!seen.has(path)) {
+      seen.add(path);
+      files.push({ path, size, nameSegments });
+    }
+  };
+
+  async function walk(dir: string, segments: string[]): Promise<void> {
+    const entries = await readdir(dir, { withFileTypes: true });
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const entry of entries) {
+      if (entry.name.startsWith(".")) {
+        continue;
+      }
+      const full = join(dir, entry.name);
+      let isFile = entry.isFile();
+      if (entry.isSymbolicLink()) {
+        isFile = await stat(full).then(
+          (s) => s.isFile(),
+          () => false,
+        );
+      }
+      if (entry.isDirectory()) {
+        await walk(full, [entry.name, ...segments]);
+      } else if (isFile) {
+        if (isReplayableName(entry.name)) {
+          add(full, (await stat(full)).size, [entry.name, ...segments]);
+        } else {
+          ignored.push(full);
+        }
+      }
+    }
+  }
+
+  for (const arg of paths) {
+    const path = resolve(arg);
+    const info = await stat(path).catch((err: NodeJS.ErrnoException) => {
+      throw new ConfigError(
+        err.code === "ENOENT"
+          ? `replay: no such file or directory: ${arg}`
+          : `replay: cannot read ${arg}: ${err.message}`,
+      );
+    });
+    if (info.isDirectory()) {
+      await walk(path, [basename(path)]);
+    } else {
+      add(path, info.size, [basename(path), basename(dirname(path))]);
+    }
+  }
+  return { files, ignored };
+}
+
+async function isGzip(path: string): Promise<boolean> {
+  const handle = await open(path, "r");
+  try {
+    const buf = Buffer.alloc(2);
+    const { bytesRead } = await handle.read(buf, 0, 2, 0);
+    return bytesRead === 2 && buf[0] === 0x1f && buf[1] === 0x8b;
+  } finally {
+    await handle.close();
+  }
+}
+
+interface OpenedFile {
+  /** Decompressed bytes; ends early (without throwing) when the gzip data is damaged. */
+  chunks: AsyncIterable<Buffer>;
+  /** The decompression error that ended `chunks`, if any. */
+  damage(): Error | undefined;
+  close(): void;
+}
+
+function openFile(path: string, gz: boolean, raw: ReadStream): OpenedFile {
+  let damage: Error | undefined;
+  const source: Readable = gz ? raw.pipe(createGunzip()) : raw;
+  if (gz) {
+    // pipe() does not forward errors: a read error of the file ends the gunzip stream too.
+    raw.on("error", (err) => source.destroy(err));
+  }
+  async function* chunks(): AsyncGenerator<Buffer> {
+    try {
+      for await (const chunk of source) {
+        yield chunk as Buffer;
+      }
+    } catch (err) {
+      if (!gz) {
+        throw err;
+      }
+      damage = err as Error;
+    }
+  }
+  return {
+    chunks: chunks(),
+    damage: () => damage,
+    close() {
+      source.destroy();
+      raw.destroy();
+    },
+  };
+}
+
+/** The first SNIFF_BYTES of a file's (decompressed) text. */
+async function readHead(path: string, gz: boolean): Promise<{ text: string; complete: boolean }> {
+  const opened = openFile(path, gz, createReadStream(path));
+  const parts: Buffer[] = [];
+  let length = 0;
+  let complete = true;
+  try {
+    for await (const chunk of opened.chunks) {
+      parts.push(chunk);
+      length += chunk.length;
+      if (length >= SNIFF_BYTES) {
+        complete = false;
+        break;
+      }
+    }
+  } finally {
+    opened.close();
+  }
+  return { text: Buffer.concat(parts).subarray(0, SNIFF_BYTES).toString("utf8"), complete };
+}
+
+export interface FileReading {
+  format: ArchiveFormat;
+  gzip: boolean;
+  /** Bytes of the file read from disk so far (compressed bytes for .gz), for progress. */
+  bytesRead(): number;
+  records: AsyncGenerator<ReplayRecord>;
+}
+
+/** Opens one file for reading; the records are produced as `records` is iterated. */
+export async function readFile(file: ReplayFile): Promise<FileReading> {
+  const gz = await isGzip(file.path);
+  const head = await readHead(file.path, gz);
+  const format = detectFormat(file.path, head.text, head.complete);
+  const raw = createReadStream(file.path, { highWaterMark: 64 * 1024 });
+  const opened = openFile(file.path, gz, raw);
+  const at = (line: number) => `${file.path}:${line}`;
+
+  async function* records(): AsyncGenerator<ReplayRecord> {
+    try {
+      const read =
+        format === "ndjson"
+          ? ndjsonRecords(opened, at)
+          : format === "json"
+            ? jsonRecords(opened, at)
+            : xmlRecords(opened, at);
+      for await (const r of read) {
+        yield* r.records;
+      }
+    } finally {
+      opened.close();
+    }
+  }
+
+  return { format, gzip: gz, bytesRead: () => raw.bytesRead, records: records() };
+}
+
+interface LineRecords {
+  line: number;
+  records: ReplayRecord[];
+}
+
+/** The one record that reports damaged gzip data; `raw` is the unfinished input before it, if any. */
+function damageRecord(damage: Error, line: number, raw: string, location: string): LineRecords {
+  return {
+    line,
+    records: [
+      badRecord(
+        raw,
+        `gzip data is truncated or corrupt (${damage.message}) at line ${line}; ` +
+          "the receipts before it were kept",
+        location,
+      ),
+    ],
+  };
+}
+
+/** One JSON value (receipt, array of receipts, MNS message) per line; a bad line is reported, the next one read. */
+async function* ndjsonRecords(
+  opened: OpenedFile,
+  at: (line: number) => string,
+): AsyncGenerator<LineRecords> {
+  const lines = split2({ maxLength: MAX_LINE_CHARS });
+  pipeline(Readable.from(opened.chunks), lines, () => {});
+  let n = 0;
+  // A line that is not JSON is held back one line: if it is the last one and the gzip data is
+  // damaged, it is the unfinished line and goes into the damage report instead.
+  let held: { line: number; raw: string; record: LineRecords } | undefined;
+  try {
+    for await (const raw of lines as AsyncIterable<string>) {
+      n++;
+      if (held) {
+        yield held.record;
+        held = undefined;
+      }
+      const text = (n === 1 ? raw.replace(/^\uFEFF/, "") : raw).trim();
+      if (text === "") {
+        continue;
+      }
+      let value: unknown;
+      try {
+        value = JSON.parse(text) as unknown;
+      } catch (err) {
+        const reason = `line is not valid JSON (${(err as Error).message})`;
+        held = { line: n, raw, record: { line: n, records: [badRecord(raw, reason, at(n))] } };
+        continue;
+      }
+      yield { line: n, records: expandValue(value, at(n)) };
+    }
+  } catch (err) {
+    // split2's maxLength: the rest of the file cannot be split into lines with bounded memory.
+    if ((err as Error).message !== "maximum buffer reached") {
+      throw err;
+    }
+    if (held) {
+      yield held.record;
+    }
+    yield {
+      line: n + 1,
+      records: [
+        badRecord(
+          "",
+          `line ${n + 1} is longer than ${MAX_LINE_CHARS} characters; the rest of the file was skipped`,
+          at(n + 1),
+        ),
+      ],
+    };
+    return;
+  }
+  const damage = opened.damage();
+  if (damage) {
+    yield held && held.line === n
+      ? damageRecord(damage, n, held.raw, at(n))
+      : damageRecord(damage, n, "", at(n));
+  } else if (held) {
+    yield held.record;
+  }
+}
+
+/** JSON documents, element by element. A syntax error ends the file (JSON cannot be resynchronised). */
+async function* jsonRecords(
+  opened: OpenedFile,
+  at: (line: number) => string,
+): AsyncGenerator<LineRecords> {
+  const reader = new JsonDocumentReader();
+  const decoder = new StringDecoder("utf8");
+  const emit = (values: ReturnType<JsonDocumentReader["write"]>): LineRecords[] =>
+    values.map((v) => ({ line: v.line, records: expandValue(v.value, at(v.line)) }));
+  try {
+    for await (const chunk of opened.chunks) {
+      yield* emit(reader.write(decoder.write(chunk)));
+    }
+    yield* emit(reader.write(decoder.end()));
+    const damage = opened.damage();
+    if (damage) {
+      // An unfinished value is expected here: report the damage, not a syntax error.
+      yield damageRecord(damage, reader.currentLine, "", at(reader.currentLine));
+      return;
+    }
+    yield* emit(reader.end());
+  } catch (err) {
+    if (!(err instanceof JsonSyntaxError)) {
+      throw err;
+    }
+    yield {
+      line: err.line,
+      records: [
+        badRecord(
+          reader.context,
+          `not valid JSON at line ${err.line} (${err.message}); the rest of the file was skipped`,
+          at(err.line),
+        ),
+      ],
+    };
+  }
+}
+
+/** MNS messages in XML; a malformed <Message> is reported and the next one read. */
+async function* xmlRecords(
+  opened: OpenedFile,
+  at: (line: number) => string,
+): AsyncGenerator<LineRecords> {
+  const reader = new MnsXmlReader();
+  const decoder = new StringDecoder("utf8");
+  const emit = (items: ReturnType<MnsXmlReader["write"]>): LineRecords[] =>
+    items.map((item) => {
+      if (item.kind === "error") {
+        return { line: item.line, records: [badRecord(item.raw, item.reason, at(item.line))] };
+      }
+      if (!isMnsMessage(item.value)) {
+        return {
+          line: item.line,
+          records: [
+            badRecord(JSON.stringify(item.value), "<Message> has no <MessageBody>", at(item.line)),
+          ],
+        };
+      }
+      return { line: item.line, records: expandValue(item.value, at(item.line)) };
+    });
+  try {
+    for await (const chunk of opened.chunks) {
+      yield* emit(reader.write(decoder.write(chunk)));
+    }
+    yield* emit(reader.write(decoder.end()));
+    const damage = opened.damage();
+    if (damage) {
+      const line = reader.currentLine;
+      yield damageRecord(damage, line, reader.pending.slice(0, 4096), at(line));
+      return;
+    }
+    yield* emit(reader.end());
+  } catch (err) {
+    if (!(err instanceof XmlElementTooLargeError)) {
+      throw err;
+    }
+    const line = err.line;
+    yield {
+      line,
+      records: [
+        badRecord("", `${(err as Error).message}; the rest of the file was skipped`, at(line)),
+      ],
+    };
+  }
+}
