@@ -16,11 +16,15 @@ import { createRedis } from "./infra/redis.js";
 import type { Logger } from "./logger.js";
 import { createReadiness } from "./ops/health.js";
 import { createMetrics, type Metrics } from "./ops/metrics.js";
+import { registerQueueMetrics } from "./ops/queueMetrics.js";
 import { createIntake, type Intake } from "./pipeline/intake.js";
 import { createPipelineQueues } from "./pipeline/queues.js";
 import { createPersistWorker } from "./pipeline/persistWorker.js";
 import { createSweeper } from "./pipeline/sweeper.js";
+import { createReconciler, type ReconcilerTuning } from "./reconcile/reconciler.js";
 import { runShutdown, type ShutdownStep } from "./shutdown.js";
+import { registerSmartCallRoute } from "./smartcall/route.js";
+import { createSmartCallService } from "./smartcall/service.js";
 import { registerPushRoutes } from "./sources/http/pushRoute.js";
 import { createMnsConsumer } from "./sources/mns/consumer.js";
 import { createTokenProvider } from "./sources/mns/tokens.js";
@@ -38,6 +42,8 @@ export interface AppOptions {
   shutdownDeadlineMs?: number;
   /** Sweeper timing (tests shorten it). */
   sweep?: { intervalMs?: number; graceMs?: number };
+  /** Reconciler timing (tests and benches shorten it). */
+  reconcile?: ReconcilerTuning;
 }
 
 export interface App {
@@ -62,8 +68,22 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
 
   const pool = createPool(config.databaseUrl, { max: 10 });
   const db = createDb(pool);
+  // Before Redis connects (the pool has not connected yet): a bad VMS_SMART_CALL_RULES file is a
+  // ConfigError here with nothing else to undo.
+  const smartCall = runsIngest
+    ? await createSmartCallService({
+        config: config.smartCall,
+        pool,
+        metrics: metrics.smartCall,
+        logger: logger.child({ component: "smart-call" }),
+      }).catch(async (err: unknown) => {
+        await pool.end();
+        throw err;
+      })
+    : undefined;
   const producerRedis = createRedis(config.redisUrl, "producer");
   const queues = createPipelineQueues(config, producerRedis);
+  registerQueueMetrics(metrics.registry, [queues.receipts]);
   const intake = createIntake({
     pool,
     queues,
@@ -85,6 +105,18 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
               token: config.push.token,
               logger: logger.child({ component: "push" }),
             }),
+          ...(smartCall
+            ? [
+                (app: FastifyInstance) =>
+                  registerSmartCallRoute(app, {
+                    service: smartCall,
+                    token: config.push.token,
+                    metrics: metrics.smartCall,
+                    logger: logger.child({ component: "smart-call" }),
+                    reject: (rows) => intake.reject(rows),
+                  }),
+              ]
+            : []),
         ],
       })
     : undefined;
@@ -127,6 +159,17 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
       })
     : undefined;
 
+  // Reconciliation against QueryCallDetailByCallId (worker role; marks calls skipped when off).
+  const reconciler = runsWorker
+    ? createReconciler({
+        config,
+        pool,
+        metrics: metrics.reconcile,
+        logger: logger.child({ component: "reconcile" }),
+        ...(options.reconcile ? { tuning: options.reconcile } : {}),
+      })
+    : undefined;
+
   let address: string | undefined;
   let stopping: Promise<boolean> | undefined;
 
@@ -143,7 +186,11 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
         logger.info({ ...result }, result.applied > 0 ? "migrations applied" : "schema up to date");
       }
       persistWorker?.start();
+      reconciler?.start();
       sweeper?.start();
+      if (runsWorker) {
+        logger.info({ role }, "workers started");
+      }
       if (http) {
         await http.listen({ host: config.push.host, port: options.port ?? config.push.port });
         const a = http.server.address() as AddressInfo;
@@ -161,7 +208,11 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
         const steps: ShutdownStep[] = [];
         if (http) {
           // Stop intake first: new pushes get 503 (Alibaba retries), in-flight ones finish.
-          steps.push({ name: "http", run: () => http.close() });
+          steps.push({ name: "http", run: () => closeHttp(http) });
+        }
+        if (smartCall) {
+          // Rules watcher, answers still being stored in the background, webhook connections.
+          steps.push({ name: "smart-call", run: () => smartCall.close() });
         }
         if (mnsConsumer) {
           // Stop polling; batches already received are stored and deleted first.
@@ -172,6 +223,9 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
         }
         if (persistWorker) {
           steps.push({ name: "persist-worker", run: () => persistWorker.stop() });
+        }
+        if (reconciler) {
+          steps.push({ name: "reconciler", run: () => reconciler.stop() });
         }
         steps.push({ name: "queues", run: () => queues.close() });
         steps.push({
@@ -186,4 +240,21 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
       return stopping;
     },
   };
+}
+
+/**
+ * Close the HTTP server: new requests get 503 (fastify), requests in flight finish. Node's
+ * close() reaps only the connections idle at that instant; a keep-alive connection whose request
+ * finishes afterwards would hold the server open for its keep-alive timeout (72 s), so idle
+ * connections are reaped repeatedly, and whatever is left after the grace period is cut.
+ */
+async function closeHttp(http: FastifyInstance, graceMs = 5000): Promise<void> {
+  const reaper = setInterval(() => http.server.closeIdleConnections(), 50);
+  const cutter = setTimeout(() => http.server.closeAllConnections(), graceMs);
+  try {
+    await http.close();
+  } finally {
+    clearInterval(reaper);
+    clearTimeout(cutter);
+  }
 }

@@ -188,6 +188,8 @@ const envSchema = z.object({
       })
       .default("continue"),
   ),
+  /** Whole-answer budget of a smart-call callback (the webhook gets what is left of it). */
+  VMS_SMART_CALL_DEADLINE_MS: intInRange(50, 10_000, 800),
   LOG_LEVEL: z.preprocess(
     (v) => (typeof v === "string" ? v.trim().toLowerCase() || undefined : v),
     z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(", ")}` }).default("info"),
@@ -222,6 +224,8 @@ export interface Config {
     forwardUrl: string | undefined;
     rulesPath: string | undefined;
     defaultAction: (typeof SMART_CALL_ACTIONS)[number];
+    /** The callback is answered at most this long after it arrived, whatever the webhook does. */
+    deadlineMs: number;
   };
   log: { level: (typeof LOG_LEVELS)[number]; redactNumbers: boolean };
 }
@@ -302,6 +306,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       forwardUrl: e.VMS_SMART_CALL_FORWARD_URL,
       rulesPath: e.VMS_SMART_CALL_RULES,
       defaultAction: e.VMS_SMART_CALL_DEFAULT_ACTION,
+      deadlineMs: e.VMS_SMART_CALL_DEADLINE_MS,
     },
     log: { level: e.LOG_LEVEL, redactNumbers: e.LOG_REDACT_NUMBERS ?? false },
   };
@@ -332,7 +337,14 @@ export function describeConfig(config: Config): Record<string, unknown> {
     apiEndpoint: config.apiEndpoint,
     push: { ...config.push, token: config.push.token === undefined ? "(none)" : "(set)" },
     reconcile: config.reconcile,
-    smartCall: config.smartCall,
+    smartCall: {
+      ...config.smartCall,
+      // A webhook URL often carries its own credential (user:pass@ or ?token=).
+      forwardUrl:
+        config.smartCall.forwardUrl === undefined
+          ? "(none)"
+          : redactUrl(config.smartCall.forwardUrl).replace(/\?.*$/, "?***"),
+    },
     log: config.log,
   };
 }

@@ -4,8 +4,6 @@
  */
 import { Command, InvalidArgumentError, Option } from "commander";
 
-import { NotImplementedError } from "../errors.js";
-
 export const ROLES = ["all", "ingest", "worker"] as const;
 export type Role = (typeof ROLES)[number];
 
@@ -15,6 +13,16 @@ function port(value: string): number {
     throw new InvalidArgumentError("must be a port number from 0 to 65535");
   }
   return n;
+}
+
+function intIn(min: number, max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || n < min || n > max) {
+      throw new InvalidArgumentError(`must be a whole number from ${min} to ${max}`);
+    }
+    return n;
+  };
 }
 
 export function buildProgram(): Command {
@@ -52,29 +60,78 @@ export function buildProgram(): Command {
 
   program
     .command("replay")
-    .description("ingest receipt archives (JSON array, NDJSON, MNS dumps; .gz or plain)")
+    .description(
+      "ingest receipt archives (JSON arrays, NDJSON/JSONL, MNS message dumps in JSON or XML; plain or .gz; directories recursively)",
+    )
     .argument("<paths...>", "files or directories")
-    .option("--type <messageType>", "message type of every receipt read")
-    .option("--no-reconcile", "do not schedule reconciliation for replayed calls")
-    .action(() => {
-      throw new NotImplementedError("`replay` (issue: replay, reporting and demo)");
-    });
+    .option(
+      "--type <messageType>",
+      "message type of every receipt read (default: from the data or file name)",
+    )
+    .option(
+      "--no-reconcile",
+      "mark the replayed calls reconcile_status=skipped (no QueryCallDetailByCallId)",
+    )
+    .option(
+      "--apply",
+      "apply the receipts to calls in this process (the default; no daemon needed)",
+    )
+    .option(
+      "--no-apply",
+      "only store and queue the receipts; the persist workers of a running daemon apply them",
+    )
+    .option("--wait", "leave the receipts to the persist workers and wait until they are applied")
+    .option("--batch-size <n>", "receipts per batch", intIn(1, 1000), 500)
+    .option("--concurrency <n>", "batches in flight at once", intIn(1, 32), 4)
+    .option("--no-progress", "no progress output on stderr")
+    .addHelpText(
+      "after",
+      `
+Message type of a receipt: --type, else its (or its MNS message's) MessageType property, else a
+type named in the file or directory name (e.g. VoiceReport-2026-11.ndjson.gz), else its fields.
+Lines that cannot be parsed go to rejected_receipts with file:line; the run goes on.
+Replaying the same archives again adds nothing.`,
+    )
+    .action(
+      async (
+        paths: string[],
+        opts: {
+          type?: string;
+          reconcile: boolean;
+          apply?: boolean;
+          wait?: boolean;
+          batchSize: number;
+          concurrency: number;
+          progress: boolean;
+        },
+      ) => {
+        const { replayCommand } = await import("./replay.js");
+        await replayCommand(paths, opts);
+      },
+    );
 
   program
     .command("report")
     .description("print a report: daily, status, out-id <id>, robot-tasks, reconcile, dtmf")
-    .argument("<name>", "report name")
-    .argument("[arg]", "argument of the report (out-id)")
-    .option("--from <date>", "first Beijing date (YYYY-MM-DD)")
-    .option("--to <date>", "last Beijing date (YYYY-MM-DD)")
+    .argument("<name>", "report name: daily, status, out-id, robot-tasks, reconcile, dtmf")
+    .argument("[arg]", "argument of the report (out-id: the out_id)")
+    .option("--from <date>", "first Beijing date, YYYY-MM-DD (inclusive)")
+    .option("--to <date>", "last Beijing date, YYYY-MM-DD (inclusive)")
     .addOption(
       new Option("--format <format>", "output format")
         .choices(["table", "csv", "json"])
         .default("table"),
     )
-    .action(() => {
-      throw new NotImplementedError("`report` (issue: replay, reporting and demo)");
-    });
+    .action(
+      async (
+        name: string,
+        arg: string | undefined,
+        opts: { from?: string; to?: string; format: "table" | "csv" | "json" },
+      ) => {
+        const { reportCommand } = await import("./report.js");
+        await reportCommand(name, arg, opts);
+      },
+    );
 
   program
     .command("simulate")
@@ -93,8 +150,35 @@ export function buildProgram(): Command {
   program
     .command("demo")
     .description("end to end on the simulator: generate calls, deliver, reconcile, print reports")
-    .action(() => {
-      throw new NotImplementedError("`demo` (issue: replay, reporting and demo)");
+    .option(
+      "--calls <n>",
+      "how many calls to generate",
+      (v) => {
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 1 || n > 5000) {
+          throw new InvalidArgumentError("must be a whole number from 1 to 5000");
+        }
+        return n;
+      },
+      300,
+    )
+    .action(async (opts: { calls: number }) => {
+      const { demoCommand } = await import("./demo.js");
+      await demoCommand(opts);
+    });
+
+  program
+    .command("dialogue")
+    .description(
+      "print the conversation of one smart call (transcripts view) and what was answered",
+    )
+    .argument("<call_id>", "the call's call_id")
+    .addOption(
+      new Option("--format <format>", "output format").choices(["table", "json"]).default("table"),
+    )
+    .action(async (callId: string, opts: { format: "table" | "json" }) => {
+      const { dialogueCommand } = await import("./dialogue.js");
+      await dialogueCommand(callId, { format: opts.format });
     });
 
   return program;

@@ -1,7 +1,10 @@
 /**
  * Prometheus metrics. One registry per app instance (tests build several apps in one process).
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+import { createReconcileMetrics } from "../reconcile/metrics.js";
+import { createSmartCallMetrics } from "../smartcall/metrics.js";
 
 export function createMetrics() {
   const registry = new Registry();
@@ -34,12 +37,6 @@ export function createMetrics() {
     name: "voice_receipts_persist_batch_size",
     help: "Receipts per persistence batch",
     buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000],
-    registers: [registry],
-  });
-  const queueDepth = new Gauge({
-    name: "voice_receipts_queue_depth",
-    help: "Jobs waiting or delayed, by queue",
-    labelNames: ["queue", "state"] as const,
     registers: [registry],
   });
   const mns = (name: string, help: string, labels: readonly string[] = ["queue"]) =>
@@ -77,7 +74,10 @@ export function createMetrics() {
     pushDuration,
     persisted,
     persistBatchSize,
-    queueDepth,
+    /** voice_receipts_reconcile_*: QueryCallDetailByCallId calls, outcomes, limiter waits. */
+    reconcile: createReconcileMetrics(registry),
+    /** voice_receipts_smart_call_*: callbacks by answerer and outcome, webhook latency. */
+    smartCall: createSmartCallMetrics(registry),
   };
 }
 

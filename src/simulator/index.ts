@@ -40,3 +40,16 @@ export {
 } from "./pushClient.js";
 export { THROTTLING_CODE } from "./callDetailApi.js";
 export { generateAccountCredentials } from "./ids.js";
+export {
+  generateDialogue,
+  playSmartCall,
+  smartCallParams,
+  type DialogueContentType,
+  type DialogueOptions,
+  type DialogueTurn,
+  type PlaySmartCallOptions,
+  type SmartCallEncoding,
+  type SmartCallExchange,
+  type SmartCallPeer,
+  type SmartCallPlay,
+} from "./smartCall.js";

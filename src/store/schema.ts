@@ -99,6 +99,11 @@ export const calls = pgTable(
   (t) => [
     index("calls_out_id_idx").on(t.outId),
     index("calls_reconcile_status_idx").on(t.reconcileStatus, t.reconcileDueAt),
+    // The reconcile scheduler's "reconciled, then changed by a newer receipt" scan: only rows
+    // waiting for a re-reconcile are in it, so the scan costs nothing on a settled table.
+    index("calls_reconcile_changed_idx")
+      .on(t.reconcileDueAt)
+      .where(sql`${t.reconcileStatus} = 'reconciled' and ${t.updatedAt} > ${t.reconciledAt}`),
     index("calls_start_time_idx").on(t.startTime),
     index("calls_end_time_idx").on(t.endTime),
     index("calls_created_at_idx").on(t.createdAt),
@@ -172,5 +177,65 @@ export const rejectedReceipts = pgTable(
   (t) => [
     unique("rejected_receipts_fingerprint_unique").on(t.fingerprint),
     index("rejected_receipts_received_at_idx").on(t.receivedAt),
+  ],
+);
+
+export const SMART_CALL_ANSWER_SOURCES = ["webhook", "rules", "default"] as const;
+
+/**
+ * Smart voice interaction (SmartCall ASR callback) turns, once each (CONTRACT §8): what the
+ * platform sent, and what was answered, by whom and why. Platform retries of the same turn
+ * collapse on (call_id, turn_time, role) and only bump `deliveries`.
+ */
+export const dialogueTurns = pgTable(
+  "dialogue_turns",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    /**
+     * The callback inserts the `calls` row (outbound) in the same statement when missing. No
+     * foreign key: tests, benches and operators truncate `calls` on its own.
+     */
+    callId: text("call_id").notNull(),
+    /** The callback's `timestamp` parameter (epoch ms): when the platform sent this turn. */
+    turnTime: tstz("turn_time").notNull(),
+    /** `content.role` (e.g. `B`); NULL for mute/dtmf/timebreak turns, which carry none. */
+    role: text("role"),
+    /** normal, mute, timebreak, dtmf, parallel_transfer (others are kept as sent). */
+    contentType: text("content_type").notNull(),
+    identity: text("identity"),
+    words: text("words"),
+    /** `content.dtmf_digits` (`noInputTimeout` when the user pressed nothing in time). */
+    dtmf: text("dtmf"),
+    beginOffsetMs: integer("begin_offset_ms"),
+    endOffsetMs: integer("end_offset_ms"),
+    dynamicId: text("dynamic_id"),
+    /** `content` decoded from its JSON string. */
+    content: jsonb("content").notNull(),
+    /** The request parameters exactly as received (the push token removed). */
+    body: jsonb("body").notNull(),
+    /** How many times the platform delivered this turn. */
+    deliveries: integer("deliveries").notNull().default(1),
+    answeredAction: text("answered_action"),
+    answeredActionCode: text("answered_action_code"),
+    /** The whole `data` object answered (action, action_code and any extra fields). */
+    answer: jsonb("answer"),
+    answeredBy: text("answered_by", { enum: SMART_CALL_ANSWER_SOURCES }),
+    /** Why: the rule that matched, the webhook's failure, … */
+    answeredReason: text("answered_reason"),
+    /** ok, no_answer, timeout, http_error, invalid, error, skipped; NULL without a webhook. */
+    webhookOutcome: text("webhook_outcome"),
+    answeredAt: tstz("answered_at"),
+    /** From the callback's arrival to its answer being ready. */
+    latencyMs: integer("latency_ms"),
+    receivedAt: tstz("received_at").notNull().defaultNow(),
+  },
+  (t) => [
+    // NULLS NOT DISTINCT: a retried dtmf/mute turn (no role) must collapse too.
+    unique("dialogue_turns_natural_key").on(t.callId, t.turnTime, t.role).nullsNotDistinct(),
+    index("dialogue_turns_received_at_idx").on(t.receivedAt),
+    check(
+      "dialogue_turns_answered_by_check",
+      sql`${t.answeredBy} is null or ${t.answeredBy} in ('webhook', 'rules', 'default')`,
+    ),
   ],
 );

@@ -1,0 +1,52 @@
+/**
+ * Queue depth and the age of the oldest waiting job, read from BullMQ when /metrics is
+ * scraped (not on a timer: an idle daemon does no work for metrics nobody reads).
+ */
+import type { Queue } from "bullmq";
+import { Gauge, type Registry } from "prom-client";
+
+export function registerQueueMetrics(registry: Registry, queues: readonly Queue[]): void {
+  new Gauge({
+    name: "voice_receipts_queue_jobs",
+    help: "BullMQ jobs by queue and state",
+    labelNames: ["queue", "state"] as const,
+    registers: [registry],
+    async collect() {
+      for (const q of queues) {
+        try {
+          const counts = await q.getJobCounts(
+            "waiting",
+            "active",
+            "delayed",
+            "failed",
+            "prioritized",
+          );
+          for (const [state, n] of Object.entries(counts)) {
+            this.set({ queue: q.name, state }, n);
+          }
+        } catch {
+          // Redis down: leave the last values; /readyz reports the outage.
+        }
+      }
+    },
+  });
+  new Gauge({
+    name: "voice_receipts_queue_oldest_job_age_seconds",
+    help: "Age of the oldest waiting job, by queue (0 when none waits)",
+    labelNames: ["queue"] as const,
+    registers: [registry],
+    async collect() {
+      for (const q of queues) {
+        try {
+          const [oldest] = await q.getJobs(["wait"], 0, 0, true);
+          this.set(
+            { queue: q.name },
+            oldest ? Math.max(0, (Date.now() - oldest.timestamp) / 1000) : 0,
+          );
+        } catch {
+          // as above
+        }
+      }
+    },
+  });
+}
