@@ -101,17 +101,50 @@ export function percentile(values: number[], p: number): number {
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
-/** Start a child that prints a JSON line with `url` (bare server) or a pino line with `url`. */
+/** Children still running; killed if the bench exits for any reason (failure, Ctrl-C). */
+const live = new Set<ChildProcess>();
+let exitHooked = false;
+function hookExit(): void {
+  if (exitHooked) {
+    return;
+  }
+  exitHooked = true;
+  process.on("exit", () => {
+    for (const c of live) {
+      c.kill("SIGKILL");
+    }
+  });
+  for (const sig of ["SIGINT", "SIGTERM"] as const) {
+    process.once(sig, () => process.exit(130));
+  }
+}
+
+export interface ChildOptions {
+  /** A line matching this means the child is ready; group 1, when present, is its URL. */
+  ready?: RegExp;
+  /** Extra node flags, e.g. ["--cpu-prof", "--cpu-prof-dir=/tmp/prof"]. */
+  nodeArgs?: string[];
+}
+
+/**
+ * Start a child (node --import tsx) and wait until it prints its ready line: by default a JSON
+ * line with `url` (bare server, or the daemon's "http server listening").
+ */
 export async function startChild(
   args: string[],
   env: Record<string, string>,
-): Promise<{ url: string; child: ChildProcess; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, ["--import", "tsx", ...args], {
+  opts: ChildOptions = {},
+): Promise<{ url: string; child: ChildProcess; readyAt: number; stop(): Promise<void> }> {
+  hookExit();
+  const ready = opts.ready ?? /"url":"(http:\/\/[^"]+)"/;
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), "--import", "tsx", ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "inherit"],
     detached: false,
   });
+  live.add(child);
+  child.on("exit", () => live.delete(child));
   let out = "";
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -119,26 +152,51 @@ export async function startChild(
       reject(new Error(`${args.join(" ")} did not start:\n${out}`));
     }, 30_000);
     child.stdout?.on("data", (d: Buffer) => {
-      // Keep only the start of the output: the daemon logs a line per push afterwards.
+      // Keep only the start of the output: the daemon may log a line per push afterwards.
       if (out.length < 100_000) {
         out += d.toString();
       }
-      const m = /"url":"(http:\/\/[^"]+)"/.exec(out);
-      if (m?.[1]) {
+      const m = ready.exec(out);
+      if (m) {
         clearTimeout(timer);
-        resolve(m[1]);
+        resolve(m[1] ?? "");
       }
     });
-    child.on("exit", (code) => reject(new Error(`${args.join(" ")} exited ${code}:\n${out}`)));
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${args.join(" ")} exited ${code}:\n${out}`));
+    });
   });
+  const readyAt = performance.now();
   return {
     url,
     child,
+    readyAt,
     stop: () =>
       new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) {
+          resolve();
+          return;
+        }
         child.removeAllListeners("exit");
-        child.on("exit", () => resolve());
+        // A child that does not stop in time is killed: the bench must stay bounded.
+        const kill = setTimeout(() => child.kill("SIGKILL"), 15_000);
+        child.on("exit", () => {
+          clearTimeout(kill);
+          live.delete(child);
+          resolve();
+        });
         child.kill("SIGTERM");
       }),
   };
+}
+
+/**
+ * Node flags for the product's child: a CPU profile when BENCH_CPU_PROF=<dir> is set, plus any
+ * flags in BENCH_NODE_ARGS (e.g. "--max-semi-space-size=32" to try V8 settings).
+ */
+export function profileArgs(): string[] {
+  const dir = process.env.BENCH_CPU_PROF;
+  const extra = process.env.BENCH_NODE_ARGS?.split(" ").filter(Boolean) ?? [];
+  return [...(dir ? ["--cpu-prof", `--cpu-prof-dir=${dir}`] : []), ...extra];
 }
