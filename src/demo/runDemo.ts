@@ -12,7 +12,13 @@ import { loadConfig, redactUrl } from "../config.js";
 import { createLogger } from "../logger.js";
 import { formatResult } from "../report/format.js";
 import { findReport, reportParams, runReport } from "../report/reports.js";
-import { createRng, createPushClient, startSimulator, withDuplicates, reordered } from "../simulator/index.js";
+import {
+  createRng,
+  createPushClient,
+  startSimulator,
+  withDuplicates,
+  reordered,
+} from "../simulator/index.js";
 import type { Receipt } from "../simulator/receipts.js";
 import { createPool } from "../store/db.js";
 
@@ -54,12 +60,17 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     VMS_RECONCILE_DELAY_SECONDS: "1",
   });
   // The daemon's own log lines would drown the demo's progress; keep warnings only.
-  const logger = createLogger({ level: "warn", destination: new Writable({ write: (_c, _e, cb) => cb() }) });
+  const logger = createLogger({
+    level: "warn",
+    destination: new Writable({ write: (_c, _e, cb) => cb() }),
+  });
   const app = await buildApp(config, { role: "all", logger, port: 0 });
   const pool = createPool(config.databaseUrl, { max: 2 });
   try {
     await app.start();
-    out(`simulator at ${sim.url}; daemon at ${app.url()}; database ${redactUrl(config.databaseUrl)}`);
+    out(
+      `simulator at ${sim.url}; daemon at ${app.url()}; database ${redactUrl(config.databaseUrl)}`,
+    );
 
     // 1. Calls of every product and their receipts.
     const calls = sim.control.generateCalls(options.calls);
@@ -70,31 +81,55 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     const half = Math.ceil(calls.length / 2);
     const viaMns = calls.slice(0, half).flatMap((c) => receiptsForCall(c));
     const viaHttp = receipts.slice(viaMns.length);
-    out(`generated ${calls.length} calls (${summarizeKinds(calls.map((c) => c.kind))}) → ${receipts.length} receipts`);
+    out(
+      `generated ${calls.length} calls (${summarizeKinds(calls.map((c) => c.kind))}) → ${receipts.length} receipts`,
+    );
 
     // 2. Half through MNS, half through HTTP push; duplicates and reordering in both.
     sim.control.enqueueReceipts(reordered(withDuplicates(viaMns, rng, 0.1), rng));
-    const push = createPushClient({ url: `${app.url()}/push/{messageType}?token=${pushToken}`, retryDelaysMs: [500, 1000], timeoutMs: 5000 });
+    const push = createPushClient({
+      url: `${app.url()}/push/{messageType}?token=${pushToken}`,
+      retryDelaysMs: [500, 1000],
+      timeoutMs: 5000,
+    });
     const byType = new Map<string, Receipt[]>();
     for (const r of reordered(withDuplicates(viaHttp, rng, 0.1), rng)) {
       byType.set(r.messageType, [...(byType.get(r.messageType) ?? []), r]);
     }
-    const outcomes = (await Promise.all([...byType].map(([type, list]) => push.pushAll(type, list.map((r) => r.body))))).flat();
+    const outcomes = (
+      await Promise.all(
+        [...byType].map(([type, list]) =>
+          push.pushAll(
+            type,
+            list.map((r) => r.body),
+          ),
+        ),
+      )
+    ).flat();
     await push.close();
-    out(`delivered ${viaMns.length} receipts to MNS and ${viaHttp.length} by HTTP push (${outcomes.filter((o) => o.delivered).length}/${outcomes.length} pushes acknowledged), with ~10% duplicates`);
+    out(
+      `delivered ${viaMns.length} receipts to MNS and ${viaHttp.length} by HTTP push (${outcomes.filter((o) => o.delivered).length}/${outcomes.length} pushes acknowledged), with ~10% duplicates`,
+    );
 
     // 3. Wait until stored, applied and reconciled.
     const reconcilable = calls.filter((c) => c.prodId !== undefined).length;
     const deadline = Date.now() + (options.timeoutMs ?? 50_000);
     for (;;) {
-      const { rows } = await pool.query<{ receipts: number; unprocessed: number; reconciled: number; calls: number }>(
+      const { rows } = await pool.query<{
+        receipts: number;
+        unprocessed: number;
+        reconciled: number;
+        calls: number;
+      }>(
         `select (select count(*)::int from receipts) as receipts,
                 (select count(*)::int from receipts where processed_at is null) as unprocessed,
                 (select count(*)::int from calls) as calls,
                 (select count(*)::int from calls where reconcile_status in ('reconciled', 'not_found')) as reconciled`,
       );
       const s = rows[0];
-      out(`  receipts stored ${s?.receipts ?? 0}, applied ${(s?.receipts ?? 0) - (s?.unprocessed ?? 0)}, calls ${s?.calls ?? 0}, reconciled ${s?.reconciled ?? 0}/${reconcilable}`);
+      out(
+        `  receipts stored ${s?.receipts ?? 0}, applied ${(s?.receipts ?? 0) - (s?.unprocessed ?? 0)}, calls ${s?.calls ?? 0}, reconciled ${s?.reconciled ?? 0}/${reconcilable}`,
+      );
       if (s && s.unprocessed === 0 && s.receipts > 0 && s.reconciled >= reconcilable) {
         break;
       }
@@ -110,7 +145,13 @@ export async function runDemo(options: DemoOptions): Promise<void> {
       const report = findReport(name);
       const result = await runReport(pool, report, reportParams(report, undefined, {}));
       out(`\n== report ${name}`);
-      out(formatResult(result, "table", report.percentColumns ? { percentColumns: report.percentColumns } : {}).trimEnd());
+      out(
+        formatResult(
+          result,
+          "table",
+          report.percentColumns ? { percentColumns: report.percentColumns } : {},
+        ).trimEnd(),
+      );
     }
     out(
       `\nThe data is in ${redactUrl(config.databaseUrl)}: tables receipts, calls, call_events, recordings, rejected_receipts; ` +
