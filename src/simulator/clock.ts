@@ -4,6 +4,8 @@
  * instead of sleeping. Timers that wait for real time (long polls) re-check on `onAdvance`.
  */
 
+import { formatBeijingDate, formatBeijingTime, parseBeijingTime } from "../domain/time.js";
+
 export interface Clock {
   /** Epoch milliseconds. */
   now(): number;
@@ -34,32 +36,21 @@ export class SimClock implements Clock {
   }
 }
 
-const BEIJING_OFFSET_MS = 8 * 3600 * 1000;
+// Alibaba's time format is the product's own domain code; the simulator writes and reads it
+// with the same functions the daemon parses it with.
 
 /** `yyyy-MM-dd HH:mm:ss` in Asia/Shanghai (UTC+8, no daylight saving), as Alibaba writes times. */
 export function formatBeijing(epochMs: number): string {
-  return new Date(epochMs + BEIJING_OFFSET_MS).toISOString().slice(0, 19).replace("T", " ");
+  return formatBeijingTime(new Date(epochMs));
 }
 
 /** Inverse of {@link formatBeijing}; undefined for anything else. */
 export function parseBeijing(text: string): number | undefined {
-  const m = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})$/.exec(text);
-  if (!m) {
-    return undefined;
-  }
-  const [, y, mo, d, h, mi, s] = m.map(Number) as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
-  return Date.UTC(y, mo - 1, d, h, mi, s) - BEIJING_OFFSET_MS;
+  const r = parseBeijingTime(text);
+  return r.ok ? r.value.getTime() : undefined;
 }
 
 /** The Beijing calendar day (`yyyy-MM-dd`) an instant falls on. */
 export function beijingDay(epochMs: number): string {
-  return formatBeijing(epochMs).slice(0, 10);
+  return formatBeijingDate(new Date(epochMs));
 }
