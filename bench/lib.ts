@@ -31,6 +31,9 @@ export async function createBenchDb(): Promise<BenchDb> {
   u.pathname = `/${name}`;
   const url = u.toString();
   const pool = new pg.Pool({ connectionString: url, max: 4 });
+  // pool.end() resolves before its connections have closed, so `drop … with (force)` below can
+  // still terminate one: that FATAL arrives as a pool 'error', which must not crash the bench.
+  pool.on("error", () => {});
   await runMigrations(pool);
   return {
     url,
@@ -43,6 +46,18 @@ export async function createBenchDb(): Promise<BenchDb> {
       await a.end();
     },
   };
+}
+
+/** Runs every clean-up step even when one fails; a failure is reported and fails the bench. */
+export async function cleanUp(...steps: (() => Promise<unknown>)[]): Promise<void> {
+  for (const step of steps) {
+    try {
+      await step();
+    } catch (err) {
+      console.error(`clean-up step failed: ${(err as Error).message}`);
+      process.exitCode = 1;
+    }
+  }
 }
 
 export function benchPrefix(): string {
@@ -114,4 +129,93 @@ export function voiceReport(n: number, run: string): Record<string, string> {
     voice_type: "voice",
     toll_type: "LOCAL",
   };
+}
+
+const callIdOf = (n: number, run: string) => `${run}^${String(n).padStart(12, "0")}`;
+
+/** The in-call states of call n (originate, a DTMF key, hang-up), as VoiceCallReports. */
+export function voiceCallReports(n: number, run: string): Record<string, string>[] {
+  const callId = callIdOf(n, run);
+  const outId = `bench-${n % 1000}`;
+  return [
+    { call_id: callId, out_id: outId, status_code: "200101", status_time: "2026-11-20 10:00:01" },
+    {
+      call_id: callId,
+      out_id: outId,
+      status_code: "300000",
+      status_time: "2026-11-20 10:00:20",
+      dtmf: String(n % 10),
+      smart_status_code: "ANSWERED",
+    },
+    { call_id: callId, out_id: outId, status_code: "200100", status_time: "2026-11-20 10:00:40" },
+  ];
+}
+
+/** The recording of call n, with a signed OSS URL as Alibaba sends it. */
+export function voiceRecordReport(n: number, run: string): Record<string, string> {
+  const callId = callIdOf(n, run);
+  return {
+    call_id: callId,
+    out_id: `bench-${n % 1000}`,
+    record_file: `https://voice-record.oss-cn-hangzhou.aliyuncs.com/rec/${callId.replace("^", "_")}.wav?Expires=1795000000&OSSAccessKeyId=LTAI000000&Signature=abc%2Bdef${n}`,
+    start_time: "2026-11-20 10:00:10",
+    end_time: "2026-11-20 10:00:40",
+    record_begin_time: "2026-11-20 10:00:10",
+    duration: "30",
+    status_code: "200000",
+    smart_status_code: "ANSWERED",
+  };
+}
+
+/** CPU seconds (user + system) used so far by each process: pid → [command, seconds]. */
+export async function cpuSnapshot(): Promise<Map<number, [string, number]>> {
+  const { readdir, readFile } = await import("node:fs/promises");
+  const out = new Map<number, [string, number]>();
+  for (const entry of await readdir("/proc")) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid)) {
+      continue;
+    }
+    let stat: string;
+    try {
+      stat = await readFile(`/proc/${pid}/stat`, "utf8");
+    } catch {
+      continue; // exited meanwhile
+    }
+    const close = stat.lastIndexOf(")");
+    const comm = stat.slice(stat.indexOf("(") + 1, close);
+    const fields = stat.slice(close + 2).split(" ");
+    // Fields 14 and 15 of /proc/<pid>/stat (utime, stime), counted after the ")" here.
+    out.set(pid, [comm, (Number(fields[11]) + Number(fields[12])) / 100]);
+  }
+  return out;
+}
+
+/**
+ * CPU seconds used between two snapshots, grouped: by `labels` (pid → name) first, then
+ * postgres / redis-server by command, everything else as "other". Processes that started in
+ * between count from zero; processes that exited in between are lost.
+ */
+export function cpuBetween(
+  before: Map<number, [string, number]>,
+  after: Map<number, [string, number]>,
+  labels: Map<number, string>,
+): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [pid, [comm, secs]] of after) {
+    const prev = before.get(pid);
+    const used = prev && prev[0] === comm ? secs - prev[1] : secs;
+    const key =
+      labels.get(pid) ?? (comm === "postgres" || comm === "redis-server" ? comm : "other");
+    out[key] = (out[key] ?? 0) + used;
+  }
+  return out;
+}
+
+/** Backends connected to the pool's database, labelled `label` (for cpuBetween). */
+export async function backendsOf(pool: pg.Pool, label: string): Promise<Map<number, string>> {
+  const { rows } = await pool.query<{ pid: number }>(
+    "select pid from pg_stat_activity where datname = current_database()",
+  );
+  return new Map(rows.map((r) => [r.pid, label]));
 }

@@ -9,7 +9,7 @@
  * (rarely) be all digits; the fixed letter prefix rules both out for every key while keeping the
  * full 256-bit digest (no truncation, so no extra collision risk) and a fixed length.
  */
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 
 import { numberToDecimal } from "./fields.js";
 import { formatBeijingTime } from "./time.js";
@@ -17,8 +17,9 @@ import { formatBeijingTime } from "./time.js";
 export const DEDUP_KEY_PATTERN = /^r[0-9a-f]{64}$/;
 export const DEDUP_KEY_LENGTH = 65;
 
+/** One-shot crypto.hash (Node ≥ 20.12): same digest as createHash, without the Hash object. */
 export function sha256Hex(text: string): string {
-  return createHash("sha256").update(text, "utf8").digest("hex");
+  return hash("sha256", text, "hex");
 }
 
 /**

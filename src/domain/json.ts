@@ -50,23 +50,30 @@ export function findShapeProblem(value: unknown, path = "", depth = 0): ShapePro
   if (depth >= MAX_JSON_DEPTH) {
     return { kind: "too-deep", path: path || "(root)" };
   }
+  // Paths are only built on the way into a nested object or to report a problem: receipts are
+  // flat, so the common case allocates no strings at all.
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i += 1) {
-      const found = findShapeProblem(value[i], `${path}[${i}]`, depth + 1);
-      if (found) {
-        return found;
+      const item: unknown = value[i];
+      if (typeof item === "object" && item !== null) {
+        const found = findShapeProblem(item, `${path}[${i}]`, depth + 1);
+        if (found) {
+          return found;
+        }
       }
     }
     return null;
   }
   for (const key of Object.keys(value)) {
-    const childPath = path ? `${path}.${key}` : key;
     if (FORBIDDEN_KEYS.has(key)) {
-      return { kind: "forbidden-key", path: childPath };
+      return { kind: "forbidden-key", path: path ? `${path}.${key}` : key };
     }
-    const found = findShapeProblem((value as JsonObject)[key], childPath, depth + 1);
-    if (found) {
-      return found;
+    const child = (value as JsonObject)[key];
+    if (typeof child === "object" && child !== null) {
+      const found = findShapeProblem(child, path ? `${path}.${key}` : key, depth + 1);
+      if (found) {
+        return found;
+      }
     }
   }
   return null;

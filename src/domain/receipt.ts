@@ -21,7 +21,9 @@ import {
   type JsonObject,
 } from "./json.js";
 import {
+  compileFastCheck,
   describeSchemaError,
+  type FastSchemaCheck,
   VOICE_CALL_REPORT_TIME_FIELDS,
   VOICE_RECORD_REPORT_TIME_FIELDS,
   VOICE_REPORT_DURATION_FIELDS,
@@ -62,29 +64,63 @@ function take<T>(result: FieldResult<T>): T {
   return result.value;
 }
 
-/** Typed, validated reads of one receipt's fields (own properties only). */
-function reader(body: JsonObject) {
-  return {
-    text: (f: string) => take(coerceText(ownValue(body, f), f)),
-    time: (f: string) => take(coerceTime(ownValue(body, f), f)),
-    duration: (f: string) => take(coerceDuration(ownValue(body, f), f)),
-    require(f: string): string {
-      const v = take(coerceText(ownValue(body, f), f));
-      if (v === null) {
-        throw new FieldProblem(`field "${f}" is required`);
-      }
-      return v;
-    },
-    /** Validates every listed field so a bad one is reported even when we do not store it. */
-    checkAll(times: readonly string[], durations: readonly string[] = []) {
-      times.forEach((f) => take(coerceTime(ownValue(body, f), f)));
-      durations.forEach((f) => take(coerceDuration(ownValue(body, f), f)));
-    },
-  };
+/*
+ * Typed, validated reads of one receipt's fields (own properties only). Plain functions over
+ * the body rather than a per-receipt object of closures: this runs for every receipt on the
+ * push path and again in the persist worker.
+ */
+function text(body: JsonObject, f: string): string | null {
+  return take(coerceText(ownValue(body, f), f));
 }
-type Reader = ReturnType<typeof reader>;
+function time(body: JsonObject, f: string): Date | null {
+  return take(coerceTime(ownValue(body, f), f));
+}
+function duration(body: JsonObject, f: string): number | null {
+  return take(coerceDuration(ownValue(body, f), f));
+}
+function requiredText(body: JsonObject, f: string): string {
+  const v = take(coerceText(ownValue(body, f), f));
+  if (v === null) {
+    throw new FieldProblem(`field "${f}" is required`);
+  }
+  return v;
+}
+/** Validates every listed field so a bad one is reported even when we do not store it. */
+function checkAll(
+  body: JsonObject,
+  times: readonly string[],
+  durations: readonly string[] = [],
+): void {
+  for (const f of times) {
+    const v = ownValue(body, f);
+    // Absent fields (the most common case) need no result object.
+    if (v !== undefined && v !== null) {
+      take(coerceTime(v, f));
+    }
+  }
+  for (const f of durations) {
+    const v = ownValue(body, f);
+    if (v !== undefined && v !== null) {
+      take(coerceDuration(v, f));
+    }
+  }
+}
 
-function checkSchema(schema: z.ZodType, body: JsonObject): void {
+const FAST = {
+  voiceReport: compileFastCheck(VoiceReportSchema),
+  outbound: compileFastCheck(VoiceCallReportOutboundSchema),
+  inbound: compileFastCheck(VoiceCallReportInboundSchema),
+  record: compileFastCheck(VoiceRecordReportSchema),
+};
+
+/**
+ * The schema check. A well-formed receipt is recognised by the precompiled check without zod;
+ * anything else goes through zod, which finds and words the first problem as it always did.
+ */
+function checkSchema(schema: z.ZodType, fast: FastSchemaCheck, body: JsonObject): void {
+  if (fast(body)) {
+    return;
+  }
   const parsed = schema.safeParse(body);
   if (!parsed.success) {
     throw new FieldProblem(describeSchemaError(parsed.error));
@@ -93,31 +129,31 @@ function checkSchema(schema: z.ZodType, body: JsonObject): void {
 
 type Parts = Omit<NormalizedReceipt, "messageType" | "body">;
 
-function voiceReport(body: JsonObject, r: Reader): Parts {
-  checkSchema(VoiceReportSchema, body);
-  r.checkAll(VOICE_REPORT_TIME_FIELDS, VOICE_REPORT_DURATION_FIELDS);
-  const callId = r.require("call_id");
-  const startTime = r.time("start_time");
-  const endTime = r.time("end_time");
+function voiceReport(body: JsonObject): Parts {
+  checkSchema(VoiceReportSchema, FAST.voiceReport, body);
+  checkAll(body, VOICE_REPORT_TIME_FIELDS, VOICE_REPORT_DURATION_FIELDS);
+  const callId = requiredText(body, "call_id");
+  const startTime = time(body, "start_time");
+  const endTime = time(body, "end_time");
   const eventTime = endTime ?? startTime;
   const call: CallPatch = {
     ...emptyPatch(callId, "outbound", "report"),
     eventTime,
-    outId: r.text("out_id"),
-    caller: r.text("caller"),
-    callee: r.text("callee"),
-    statusCode: r.text("status_code"),
-    statusMsg: r.text("status_msg"),
-    smartStatusCode: r.text("smart_status_code"),
-    earlyMediaCode: r.text("early_media_code"),
-    voiceType: r.text("voice_type"),
-    originateTime: r.time("originate_time"),
-    ringTime: r.time("ring_time"),
+    outId: text(body, "out_id"),
+    caller: text(body, "caller"),
+    callee: text(body, "callee"),
+    statusCode: text(body, "status_code"),
+    statusMsg: text(body, "status_msg"),
+    smartStatusCode: text(body, "smart_status_code"),
+    earlyMediaCode: text(body, "early_media_code"),
+    voiceType: text(body, "voice_type"),
+    originateTime: time(body, "originate_time"),
+    ringTime: time(body, "ring_time"),
     startTime,
     endTime,
-    durationSeconds: r.duration("duration"),
-    hangupDirection: normalizeHangupDirection(r.text("hangup_direction")),
-    dtmf: r.text("dtmf"),
+    durationSeconds: duration(body, "duration"),
+    hangupDirection: normalizeHangupDirection(text(body, "hangup_direction")),
+    dtmf: text(body, "dtmf"),
   };
   const { outId, statusCode, direction } = call;
   const dedupKey = voiceReportKey(callId);
@@ -134,24 +170,25 @@ function voiceReport(body: JsonObject, r: Reader): Parts {
   };
 }
 
-function voiceCallReport(body: JsonObject, r: Reader): Parts {
+function voiceCallReport(body: JsonObject): Parts {
   // call_id wins when both ids are present; only a receipt without call_id is inbound.
-  const outboundId = r.text("call_id");
+  const outboundId = text(body, "call_id");
   const direction: Direction = outboundId === null ? "inbound" : "outbound";
-  if (outboundId === null && r.text("biz_id") === null) {
+  if (outboundId === null && text(body, "biz_id") === null) {
     throw new FieldProblem('field "call_id" is required (or "biz_id" for an inbound call)');
   }
-  checkSchema(
-    direction === "outbound" ? VoiceCallReportOutboundSchema : VoiceCallReportInboundSchema,
-    body,
-  );
-  r.checkAll(VOICE_CALL_REPORT_TIME_FIELDS);
-  const callId = outboundId ?? r.require("biz_id");
-  const statusCode = r.require("status_code");
-  const statusTime = r.time("status_time");
-  const outId = r.text("out_id");
-  const smartStatusCode = r.text("smart_status_code");
-  const dtmf = r.text("dtmf");
+  if (direction === "outbound") {
+    checkSchema(VoiceCallReportOutboundSchema, FAST.outbound, body);
+  } else {
+    checkSchema(VoiceCallReportInboundSchema, FAST.inbound, body);
+  }
+  checkAll(body, VOICE_CALL_REPORT_TIME_FIELDS);
+  const callId = outboundId ?? requiredText(body, "biz_id");
+  const statusCode = requiredText(body, "status_code");
+  const statusTime = time(body, "status_time");
+  const outId = text(body, "out_id");
+  const smartStatusCode = text(body, "smart_status_code");
+  const dtmf = text(body, "dtmf");
   const event: CallEventRow = {
     callId,
     statusCode,
@@ -184,26 +221,28 @@ function voiceCallReport(body: JsonObject, r: Reader): Parts {
   };
 }
 
-function voiceRecordReport(body: JsonObject, r: Reader): Parts {
-  checkSchema(VoiceRecordReportSchema, body);
-  r.checkAll(VOICE_RECORD_REPORT_TIME_FIELDS, ["duration"]);
-  const callId = r.require("call_id");
-  const recordFile = r.require("record_file");
-  const startTime = r.time("start_time");
-  const endTime = r.time("end_time");
+const RECORD_DURATION_FIELDS = ["duration"] as const;
+
+function voiceRecordReport(body: JsonObject): Parts {
+  checkSchema(VoiceRecordReportSchema, FAST.record, body);
+  checkAll(body, VOICE_RECORD_REPORT_TIME_FIELDS, RECORD_DURATION_FIELDS);
+  const callId = requiredText(body, "call_id");
+  const recordFile = requiredText(body, "record_file");
+  const startTime = time(body, "start_time");
+  const endTime = time(body, "end_time");
   const eventTime = endTime ?? startTime;
-  const outId = r.text("out_id");
-  const statusCode = r.text("status_code");
+  const outId = text(body, "out_id");
+  const statusCode = text(body, "status_code");
   const recording: RecordingRow = {
     callId,
     recordFile,
     outId,
     startTime,
     endTime,
-    durationSeconds: r.duration("duration"),
-    recordBeginTime: r.time("record_begin_time"),
+    durationSeconds: duration(body, "duration"),
+    recordBeginTime: time(body, "record_begin_time"),
     statusCode,
-    smartStatusCode: r.text("smart_status_code"),
+    smartStatusCode: text(body, "smart_status_code"),
     body,
   };
   // Only the identity goes to `calls`: the CDR columns come from VoiceReport (and reconcile);
@@ -284,15 +323,14 @@ export function normalizeReceipt(messageType: string, raw: unknown): NormalizeRe
   if (problem?.kind === "too-deep") {
     return { ok: false, reason: `${messageType}: field "${problem.path}" is nested too deeply` };
   }
-  const r = reader(raw);
   try {
     const parts =
       messageType === "VoiceReport"
-        ? voiceReport(raw, r)
+        ? voiceReport(raw)
         : messageType === "VoiceCallReport"
-          ? voiceCallReport(raw, r)
+          ? voiceCallReport(raw)
           : messageType === "VoiceRecordReport"
-            ? voiceRecordReport(raw, r)
+            ? voiceRecordReport(raw)
             : unknownType(messageType, raw);
     return { ok: true, receipt: { messageType, body: raw, ...parts } };
   } catch (err) {

@@ -9,6 +9,13 @@
  * The receipts table is the durable inbox; BullMQ carries only receipt ids, and the sweeper
  * re-enqueues anything durable but unprocessed, so a lost Redis job delays a receipt, never
  * loses it.
+ *
+ * Group commit: batches that arrive while earlier INSERTs are still running (concurrent pushes,
+ * MNS pollers) are written together — one INSERT, one commit, one addBulk for all of them — and
+ * each caller is answered only once that INSERT has committed and its jobs are queued. The
+ * first batch after a quiet spell goes alone at once, so batching costs no latency when idle.
+ * If PostgreSQL refuses a shared INSERT because of a value in it, every batch in it is retried
+ * alone, so one bad batch cannot make its neighbours fail.
  */
 import { normalizeReceipt } from "../domain/receipt.js";
 import { StorageUnavailableError, coerceError } from "../errors.js";
@@ -17,6 +24,7 @@ import type { Metrics } from "../ops/metrics.js";
 import {
   insertReceipts,
   insertRejected,
+  type InsertedReceipt,
   type ReceiptRow,
   type ReceiptSource,
   type RejectedRow,
@@ -66,8 +74,125 @@ function hasNul(json: string): boolean {
   return json.includes("\\u0000");
 }
 
+/** Receipt INSERTs running at once; batches arriving meanwhile wait and are grouped. */
+export const INSERTS_IN_FLIGHT = 4;
+/** Rows per grouped INSERT, at most (a batch larger than this still goes in one piece). */
+export const GROUP_MAX_ROWS = 1000;
+
+interface Waiting {
+  rows: ReceiptRow[];
+  resolve(inserted: InsertedReceipt[]): void;
+  reject(err: unknown): void;
+}
+
+/**
+ * Whether PostgreSQL answered with an error about the data itself (SQLSTATE class 22 data
+ * exception, 23 integrity constraint violation, 54 program limit exceeded), as opposed to being
+ * unavailable.
+ */
+function refusedData(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === "string" && /^(22|23|54)[0-9A-Z]{3}$/.test(code);
+}
+
+/**
+ * The group committer: `write(rows)` resolves with the rows' outcome (as insertReceipts gives
+ * it, in the same order) once they are committed in PostgreSQL AND queued in Redis; it rejects
+ * with StorageUnavailableError naming which of the two failed. `rows` must be unique by
+ * dedupKey; across concurrent callers a key is written once, and only its first caller sees it
+ * as inserted.
+ */
+function createGroupCommitter(pool: pg.Pool, queues: PipelineQueues) {
+  let waiting: Waiting[] = [];
+  let inFlight = 0;
+
+  function pump(): void {
+    while (inFlight < INSERTS_IN_FLIGHT && waiting.length > 0) {
+      let rows = 0;
+      let n = 0;
+      while (
+        n < waiting.length &&
+        (n === 0 || rows + (waiting[n]?.rows.length ?? 0) <= GROUP_MAX_ROWS)
+      ) {
+        rows += waiting[n]?.rows.length ?? 0;
+        n++;
+      }
+      const group = waiting.slice(0, n);
+      waiting = waiting.slice(n);
+      inFlight++;
+      void commit(group).finally(() => {
+        inFlight--;
+        pump();
+      });
+    }
+  }
+
+  async function commit(group: Waiting[]): Promise<void> {
+    // One row per dedup key across the group (a statement cannot touch a row twice).
+    const unique = new Map<string, ReceiptRow>();
+    for (const w of group) {
+      for (const r of w.rows) {
+        if (!unique.has(r.dedupKey)) {
+          unique.set(r.dedupKey, r);
+        }
+      }
+    }
+    let inserted: InsertedReceipt[];
+    try {
+      inserted = await insertReceipts(pool, [...unique.values()]);
+    } catch (err) {
+      if (group.length > 1 && refusedData(err)) {
+        // PostgreSQL refused a value: retry each batch alone, so it fails only its own batch.
+        // (Not when PostgreSQL is unreachable: that answer must stay fast, and would not change.)
+        await Promise.all(group.map((w) => commit([w])));
+        return;
+      }
+      group.forEach((w) =>
+        w.reject(new StorageUnavailableError("postgres", { cause: coerceError(err) })),
+      );
+      return;
+    }
+    try {
+      await queues.enqueuePersist(inserted.map((r) => r.id));
+    } catch (err) {
+      group.forEach((w) =>
+        w.reject(new StorageUnavailableError("redis", { cause: coerceError(err) })),
+      );
+      return;
+    }
+    const byKey = new Map(inserted.map((r) => [r.dedupKey, r]));
+    for (const w of group) {
+      const out: InsertedReceipt[] = [];
+      for (const r of w.rows) {
+        const row = byKey.get(r.dedupKey);
+        if (row) {
+          out.push(row);
+          // A later caller in the same group with the same key gets it as a duplicate.
+          if (row.inserted) {
+            byKey.set(r.dedupKey, { ...row, inserted: false });
+          }
+        }
+      }
+      w.resolve(out);
+    }
+  }
+
+  return {
+    write(rows: ReceiptRow[]): Promise<InsertedReceipt[]> {
+      if (rows.length === 0) {
+        return Promise.resolve([]);
+      }
+      return new Promise((resolve, reject) => {
+        waiting.push({ rows, resolve, reject });
+        pump();
+      });
+    },
+  };
+}
+
 export function createIntake(deps: IntakeDeps): Intake {
   const { pool, queues, metrics } = deps;
+  const committer = createGroupCommitter(pool, queues);
 
   async function reject(rows: readonly RejectedRow[]): Promise<void> {
     try {
@@ -118,18 +243,8 @@ export function createIntake(deps: IntakeDeps): Intake {
       if (rejected.length > 0) {
         await reject(rejected);
       }
-      let inserted;
-      try {
-        inserted = await insertReceipts(pool, [...valid.values()]);
-      } catch (err) {
-        throw new StorageUnavailableError("postgres", { cause: coerceError(err) });
-      }
+      const inserted = await committer.write([...valid.values()]);
       const receiptIds = inserted.map((r) => r.id);
-      try {
-        await queues.enqueuePersist(receiptIds);
-      } catch (err) {
-        throw new StorageUnavailableError("redis", { cause: coerceError(err) });
-      }
 
       const accepted = inserted.filter((r) => r.inserted).length;
       const duplicates = valid.size - accepted + duplicatesInBatch;

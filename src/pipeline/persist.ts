@@ -6,12 +6,11 @@
  */
 import type pg from "pg";
 
-import { normalizeReceipt, type CallPatch, type NormalizedReceipt } from "../domain/receipt.js";
+import { normalizeReceipt, type CallPatch } from "../domain/receipt.js";
 import {
-  insertCallEvents,
-  insertRecordings,
+  applyRows,
   refreshDtmfFromEvents,
-  upsertCalls,
+  type BatchRows,
   type CallRow,
 } from "../store/callsStore.js";
 import { insertRejected, type ReceiptSource, type RejectedRow } from "../store/receiptsStore.js";
@@ -21,6 +20,8 @@ export interface PersistResult {
   deadLettered: number;
   /** Already processed or locked by another worker. */
   skipped: number;
+  /** Which of the requested ids were skipped (already processed, or locked elsewhere). */
+  skippedIds: number[];
   byType: Map<string, number>;
 }
 
@@ -137,16 +138,35 @@ export async function applyReceipts(
               order by id for update skip locked`,
       values: [receiptIds],
     });
-    const good: NormalizedReceipt[] = [];
+    const patches: CallPatch[] = [];
     const goodIds: string[] = [];
+    const batch: BatchRows = { calls: [], events: [], recordings: [], processedIds: goodIds };
+    const dtmfCalls = new Set<string>();
+    const byType = new Map<string, number>();
     const dead: RejectedRow[] = [];
     const deadIds: string[] = [];
     const deadReasons: string[] = [];
     for (const row of rows) {
       const result = normalizeReceipt(row.message_type, row.body);
       if (result.ok) {
-        good.push(result.receipt);
+        const r = result.receipt;
         goodIds.push(row.id);
+        byType.set(r.messageType, (byType.get(r.messageType) ?? 0) + 1);
+        if (r.call) {
+          patches.push(r.call);
+        }
+        // Bodies stay in the database: the rows name their receipt instead (applyRows).
+        if (r.event) {
+          const { body: _body, ...event } = r.event;
+          batch.events.push({ ...event, receiptId: row.id });
+          if (event.dtmf !== null) {
+            dtmfCalls.add(event.callId);
+          }
+        }
+        if (r.recording) {
+          const { body: _body, ...recording } = r.recording;
+          batch.recordings.push({ ...recording, receiptId: row.id });
+        }
       } else {
         // Validated at intake, so this only happens when the rules changed since: dead-letter it.
         dead.push({
@@ -160,25 +180,14 @@ export async function applyReceipts(
         deadReasons.push(result.reason);
       }
     }
+    batch.calls = mergeCallPatches(patches);
 
-    await upsertCalls(client, mergeCallPatches(good.flatMap((r) => (r.call ? [r.call] : []))));
-    const events = good.flatMap((r) => (r.event ? [r.event] : []));
-    await insertCallEvents(client, events);
-    await insertRecordings(
-      client,
-      good.flatMap((r) => (r.recording ? [r.recording] : [])),
-    );
-    await refreshDtmfFromEvents(client, [
-      ...new Set(events.filter((e) => e.dtmf !== null).map((e) => e.callId)),
-    ]);
-    await insertRejected(client, dead);
-    await client.query({
-      name: "mark-processed",
-      text: `update receipts set processed_at = now()
-              where id = any($1::bigint[])`,
-      values: [goodIds],
-    });
+    if (goodIds.length > 0) {
+      await applyRows(client, batch);
+      await refreshDtmfFromEvents(client, [...dtmfCalls]);
+    }
     if (deadIds.length > 0) {
+      await insertRejected(client, dead);
       await client.query(
         `update receipts r set processed_at = now(), error = d.reason
            from unnest($1::bigint[], $2::text[]) as d(id, reason) where r.id = d.id`,
@@ -187,14 +196,13 @@ export async function applyReceipts(
     }
     await client.query("commit");
 
-    const byType = new Map<string, number>();
-    for (const r of good) {
-      byType.set(r.messageType, (byType.get(r.messageType) ?? 0) + 1);
-    }
+    const locked = new Set(rows.map((r) => Number(r.id)));
+    const skippedIds = [...new Set(receiptIds)].filter((id) => !locked.has(id));
     return {
-      applied: good.length,
+      applied: goodIds.length,
       deadLettered: dead.length,
-      skipped: receiptIds.length - rows.length,
+      skipped: skippedIds.length,
+      skippedIds,
       byType,
     };
   } catch (err) {

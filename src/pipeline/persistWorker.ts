@@ -2,7 +2,17 @@
  * BullMQ worker for persist jobs. This is the BullMQ edge: errors are mapped to BullMQ
  * outcomes here and only here (bad payload → UnrecoverableError; anything else → retry with
  * the catalogue's backoff).
+ *
+ * Micro-batching: a job is one push (~100 receipts), too small a unit for PostgreSQL, whose
+ * cost is per statement and per commit as much as per row. The jobs active at the same time
+ * (up to `concurrency`) pool their receipt ids, up to BATCH_MAX_RECEIPTS or BATCH_WAIT_MS after
+ * the first one, and are applied in one applyReceipts transaction; each job completes or fails
+ * with that transaction, so every guarantee of a single job holds for each of them. A job that
+ * is being retried runs alone, so one receipt that breaks a transaction cannot keep failing its
+ * neighbours.
  */
+import { hostname } from "node:os";
+
 import { UnrecoverableError, Worker } from "bullmq";
 import type pg from "pg";
 
@@ -12,7 +22,57 @@ import type { Logger } from "../logger.js";
 import type { Metrics } from "../ops/metrics.js";
 import type { Db } from "../store/db.js";
 import { JOB_CATALOG, QUEUE_NAMES } from "./jobs.js";
-import { applyReceipts } from "./persist.js";
+import { applyReceipts, type PersistResult } from "./persist.js";
+
+/** Receipts per applyReceipts transaction, at most (several jobs' worth). */
+export const BATCH_MAX_RECEIPTS = 1000;
+/** How long the first job of a batch waits for others to join it. */
+export const BATCH_WAIT_MS = 5;
+/** Jobs active at once: enough to fill one batch while the previous one is being applied. */
+export const PERSIST_CONCURRENCY = 32;
+
+interface Waiter {
+  resolve(result: PersistResult): void;
+  reject(err: unknown): void;
+}
+
+/** Pools receipt ids of concurrent jobs into one applyReceipts call (see the file header). */
+function createBatcher(apply: (ids: number[]) => Promise<PersistResult>) {
+  let ids: number[] = [];
+  let waiters: Waiter[] = [];
+  let timer: NodeJS.Timeout | undefined;
+
+  function flush(): void {
+    clearTimeout(timer);
+    timer = undefined;
+    const batch = ids;
+    const waiting = waiters;
+    ids = [];
+    waiters = [];
+    apply(batch).then(
+      (result) => waiting.forEach((w) => w.resolve(result)),
+      (err: unknown) => waiting.forEach((w) => w.reject(err)),
+    );
+  }
+
+  return {
+    add(jobIds: readonly number[]): Promise<PersistResult> {
+      if (ids.length > 0 && ids.length + jobIds.length > BATCH_MAX_RECEIPTS) {
+        flush();
+      }
+      const done = new Promise<PersistResult>((resolve, reject) => {
+        waiters.push({ resolve, reject });
+      });
+      ids.push(...jobIds);
+      if (ids.length >= BATCH_MAX_RECEIPTS) {
+        flush();
+      } else {
+        timer ??= setTimeout(flush, BATCH_WAIT_MS);
+      }
+      return done;
+    },
+  };
+}
 
 export interface PersistWorkerDeps {
   config: Config;
@@ -21,6 +81,24 @@ export interface PersistWorkerDeps {
   metrics: Metrics;
   logger: Logger;
   concurrency?: number;
+}
+
+/** A WeakSet whose add() says whether the value was new. */
+class WeakSetOnce<T extends object> {
+  private readonly seen = new WeakSet<T>();
+  add(value: T): boolean {
+    if (this.seen.has(value)) {
+      return false;
+    }
+    this.seen.add(value);
+    return true;
+  }
+}
+
+/** The ids of one job that its (shared) batch skipped. */
+function skippedOf(jobIds: readonly number[], skippedIds: readonly number[]): number[] {
+  const skipped = new Set(skippedIds);
+  return jobIds.filter((id) => skipped.has(id));
 }
 
 export function createPersistWorker(deps: PersistWorkerDeps) {
@@ -35,6 +113,10 @@ export function createPersistWorker(deps: PersistWorkerDeps) {
     return rows[0]?.n ?? 0;
   }
 
+  const batcher = createBatcher((ids) => applyReceipts(pool, ids));
+  /** Batch results already counted in the metrics (each is shared by all its jobs). */
+  const counted = new WeakSetOnce<PersistResult>();
+
   return {
     start() {
       const connection = createRedis(config.redisUrl, "worker", "voice-receipts-persist");
@@ -47,20 +129,26 @@ export function createPersistWorker(deps: PersistWorkerDeps) {
           }
           const ids = parsed.data.receiptIds;
           const started = Date.now();
-          const result = await applyReceipts(pool, ids);
-          if (result.skipped > 0 && (await stillUnprocessed(ids)) > 0) {
+          const alone = job.attemptsMade > 0;
+          const result = alone ? await applyReceipts(pool, ids) : await batcher.add(ids);
+          const skipped = result.skipped === 0 ? [] : skippedOf(ids, result.skippedIds);
+          if (skipped.length > 0 && (await stillUnprocessed(skipped)) > 0) {
             // Another worker holds them (or rolled back): try again shortly rather than trust it.
-            throw new Error(`${result.skipped} receipts locked by another worker; retrying`);
+            throw new Error(`${skipped.length} receipts locked by another worker; retrying`);
           }
-          metrics.persistBatchSize.observe(ids.length);
-          for (const [type, n] of result.byType) {
-            metrics.persisted.inc({ type }, n);
+          // Batch-wide figures are counted once, by the batch's first job.
+          if (alone || counted.add(result)) {
+            metrics.persistBatchSize.observe(result.applied + result.deadLettered);
+            for (const [type, n] of result.byType) {
+              metrics.persisted.inc({ type }, n);
+            }
           }
           logger.debug(
             {
               jobId: job.id,
               attempt: job.attemptsMade + 1,
               receipts: ids.length,
+              batch: result.applied + result.deadLettered + result.skipped,
               applied: result.applied,
               deadLettered: result.deadLettered,
               ms: Date.now() - started,
@@ -78,7 +166,9 @@ export function createPersistWorker(deps: PersistWorkerDeps) {
         {
           connection,
           prefix: config.queuePrefix,
-          concurrency: deps.concurrency ?? 4,
+          // Recorded on each job as processedBy: which process applied it.
+          name: `persist@${hostname()}:${process.pid}`,
+          concurrency: deps.concurrency ?? PERSIST_CONCURRENCY,
           // Jobs are short; a stalled job (killed worker) is picked up again after ~15 s.
           lockDuration: 15_000,
           stalledInterval: 15_000,

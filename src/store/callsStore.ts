@@ -1,11 +1,13 @@
 /**
- * Set-based writes of normalised receipts into calls, call_events and recordings. Each function
- * is one statement over UNNEST arrays; rows are sorted by key so that concurrent transactions
- * lock rows in the same order and cannot deadlock each other.
+ * Set-based writes of normalised receipts into calls, call_events and recordings: a batch is
+ * one statement (applyRows) whose rows travel as JSON, plus the dtmf refresh. Rows are sorted by
+ * key so that concurrent transactions lock rows in the same order and cannot deadlock each
+ * other.
  */
 import type pg from "pg";
 
 import type { CallEventRow, RecordingRow } from "../domain/receipt.js";
+import { isoTime } from "./receiptsStore.js";
 
 /** One merged row per call, produced by mergeCallPatches (pipeline/persist.ts). */
 export interface CallRow {
@@ -64,20 +66,7 @@ const FIELD_COLUMNS = [
  * - anything else only fills columns that are still NULL;
  * - last_event_* move forward in time only (ties broken by code), never back.
  */
-const UPSERT_CALLS = `
-insert into calls (call_id, direction, ${FIELD_COLUMNS.map(([c]) => c).join(", ")},
-                   report_received_at, last_event_time, last_event_code, updated_at)
-select u.call_id, u.direction, ${FIELD_COLUMNS.map(([c]) => `u.${c}`).join(", ")},
-       case when u.has_report then now() end, u.last_event_time, u.last_event_code, now()
-  from unnest($1::text[], $2::text[], $3::boolean[],
-              ${TEXT_COLUMNS.map((_, i) => `$${i + 4}::text[]`).join(", ")},
-              ${TIME_COLUMNS.map((_, i) => `$${i + 4 + TEXT_COLUMNS.length}::timestamptz[]`).join(", ")},
-              $${4 + TEXT_COLUMNS.length + TIME_COLUMNS.length}::int[],
-              $${5 + TEXT_COLUMNS.length + TIME_COLUMNS.length}::timestamptz[],
-              $${6 + TEXT_COLUMNS.length + TIME_COLUMNS.length}::text[])
-    as u(call_id, direction, has_report, ${TEXT_COLUMNS.map(([c]) => c).join(", ")},
-         ${TIME_COLUMNS.map(([c]) => c).join(", ")}, duration_seconds, last_event_time, last_event_code)
-on conflict (call_id) do update set
+const CALLS_ON_CONFLICT = `on conflict (call_id) do update set
   direction = case when excluded.direction = 'inbound' then 'inbound' else calls.direction end,
   ${FIELD_COLUMNS.map(
     ([
@@ -96,26 +85,123 @@ function newerEvent(): string {
             or (excluded.last_event_time = calls.last_event_time and excluded.last_event_code > calls.last_event_code))`;
 }
 
-export async function upsertCalls(client: pg.PoolClient, rows: CallRow[]): Promise<void> {
-  if (rows.length === 0) {
-    return;
-  }
-  rows.sort((a, b) => (a.callId < b.callId ? -1 : a.callId > b.callId ? 1 : 0));
+/** CallRow as json_to_recordset reads it (JSON keys are CallRow's property names). */
+const CALLS_JSON_COLUMNS = [
+  `"callId" text`,
+  `"direction" text`,
+  `"hasReport" boolean`,
+  ...TEXT_COLUMNS.map(([, k]) => `"${k}" text`),
+  ...TIME_COLUMNS.map(([, k]) => `"${k}" timestamptz`),
+  `"durationSeconds" int`,
+  `"lastEventTime" timestamptz`,
+  `"lastEventCode" text`,
+].join(", ");
+
+/**
+ * Everything one batch of receipts writes, in ONE statement (one round trip, one plan):
+ * calls upserted, call_events and recordings inserted, receipts marked processed. Rows travel
+ * as JSON (json_to_recordset), which the driver sends as one string instead of escaping every
+ * element into array literals; the jsonb bodies of events and recordings are copied from their
+ * `receipts` row in the database rather than sent back and parsed again.
+ *
+ * The data-modifying CTEs are read by the final SELECT in this order, so a transaction locks
+ * calls rows (sorted by call_id) before it inserts events and recordings; receipts are already
+ * locked by the caller. A duplicate event or recording (same natural key) is left as it is.
+ */
+const APPLY_ROWS = `
+with c as (
+  insert into calls (call_id, direction, ${FIELD_COLUMNS.map(([c]) => c).join(", ")},
+                     report_received_at, last_event_time, last_event_code, updated_at)
+  select u."callId", u."direction", ${FIELD_COLUMNS.map(([, k]) => `u."${k}"`).join(", ")},
+         case when u."hasReport" then now() end, u."lastEventTime", u."lastEventCode", now()
+    from json_to_recordset($1::json) as u(${CALLS_JSON_COLUMNS})
+  ${CALLS_ON_CONFLICT}
+  returning 1),
+e as (
+  insert into call_events (call_id, status_code, status_time, dtmf, out_id, smart_status_code, body)
+  select x."callId", x."statusCode", x."statusTime", x."dtmf", x."outId", x."smartStatusCode",
+         (select r.body from receipts r where r.id = x."receiptId")
+    from json_to_recordset($2::json)
+      as x("receiptId" bigint, "callId" text, "statusCode" text, "statusTime" timestamptz,
+           "dtmf" text, "outId" text, "smartStatusCode" text)
+  on conflict on constraint call_events_natural_key do nothing
+  returning 1),
+rec as (
+  insert into recordings (call_id, record_file, out_id, start_time, end_time, duration_seconds,
+                          record_begin_time, status_code, smart_status_code, body)
+  select x."callId", x."recordFile", x."outId", x."startTime", x."endTime", x."durationSeconds",
+         x."recordBeginTime", x."statusCode", x."smartStatusCode",
+         (select r.body from receipts r where r.id = x."receiptId")
+    from json_to_recordset($3::json)
+      as x("receiptId" bigint, "callId" text, "recordFile" text, "outId" text,
+           "startTime" timestamptz, "endTime" timestamptz, "durationSeconds" int,
+           "recordBeginTime" timestamptz, "statusCode" text, "smartStatusCode" text)
+  on conflict (call_id, record_file) do nothing
+  returning 1),
+m as (
+  update receipts set processed_at = now() where id = any($4::bigint[])
+  returning 1)
+select (select count(*) from c)::int as calls, (select count(*) from e)::int as events,
+       (select count(*) from rec)::int as recordings, (select count(*) from m)::int as processed`;
+
+/** A call_events or recordings row whose body is that of receipt `receiptId`. */
+export type FromReceipt<R> = Omit<R, "body"> & { receiptId: number | string };
+
+export interface BatchRows {
+  calls: CallRow[];
+  events: FromReceipt<CallEventRow>[];
+  recordings: FromReceipt<RecordingRow>[];
+  /** Receipts applied by these rows, marked processed in the same statement. */
+  processedIds: readonly (number | string)[];
+}
+
+const byCallId = (a: { callId: string }, b: { callId: string }) =>
+  a.callId < b.callId ? -1 : a.callId > b.callId ? 1 : 0;
+
+const iso = (d: Date | null): string | null => (d === null ? null : isoTime(d));
+
+/** Writes one batch (see APPLY_ROWS). Must run inside the caller's transaction. */
+export async function applyRows(client: pg.PoolClient, rows: BatchRows): Promise<void> {
+  // Sorted so that concurrent transactions lock rows in the same order (see the file header).
+  rows.calls.sort(byCallId);
+  rows.events.sort(byCallId);
+  rows.recordings.sort(byCallId);
   await client.query({
-    name: "upsert-calls",
-    text: UPSERT_CALLS,
+    name: "apply-rows",
+    text: APPLY_ROWS,
     values: [
-      rows.map((r) => r.callId),
-      rows.map((r) => r.direction),
-      rows.map((r) => r.hasReport),
-      ...TEXT_COLUMNS.map(([, k]) => rows.map((r) => r[k])),
-      ...TIME_COLUMNS.map(([, k]) => rows.map((r) => r[k])),
-      rows.map((r) => r.durationSeconds),
-      rows.map((r) => r.lastEventTime),
-      rows.map((r) => r.lastEventCode),
+      JSON.stringify(
+        rows.calls.map((r) => ({
+          ...r,
+          originateTime: iso(r.originateTime),
+          ringTime: iso(r.ringTime),
+          startTime: iso(r.startTime),
+          endTime: iso(r.endTime),
+          lastEventTime: iso(r.lastEventTime),
+        })),
+      ),
+      JSON.stringify(rows.events.map((r) => ({ ...r, statusTime: iso(r.statusTime) }))),
+      JSON.stringify(
+        rows.recordings.map((r) => ({
+          ...r,
+          startTime: iso(r.startTime),
+          endTime: iso(r.endTime),
+          recordBeginTime: iso(r.recordBeginTime),
+        })),
+      ),
+      rows.processedIds,
     ],
   });
 }
+
+/** The keys of one call, in time order: an aggregate on the natural-key index of call_events. */
+const DTMF_KEYS = `(select string_agg(ce.dtmf, '' order by ce.status_time, ce.dtmf)
+                      from call_events ce where ce.call_id = c.call_id and ce.dtmf is not null)`;
+
+const REFRESH_DTMF = `update calls c set dtmf = ${DTMF_KEYS}, updated_at = now()
+  where c.call_id = any($1::text[])
+    and c.report_received_at is null and c.reconcile_status <> 'reconciled'
+    and ${DTMF_KEYS} is not null and c.dtmf is distinct from ${DTMF_KEYS}`;
 
 /**
  * Until the CDR arrives, a call's dtmf is every key pressed so far, in time order; computed
@@ -129,63 +215,13 @@ export async function refreshDtmfFromEvents(
     return;
   }
   await client.query({
-    name: "refresh-dtmf",
-    text: `update calls c set dtmf = e.keys, updated_at = now()
-             from (select call_id, string_agg(dtmf, '' order by status_time, dtmf) as keys
-                     from call_events where call_id = any($1::text[]) and dtmf is not null
-                    group by call_id) e
-            where c.call_id = e.call_id and c.report_received_at is null
-              and c.reconcile_status <> 'reconciled' and c.dtmf is distinct from e.keys`,
+    // No join: calls rows are found by primary key (`= any`) and each one's keys looked up by
+    // index, so the work is proportional to the ids given whatever the planner's statistics
+    // say. (A join of calls with the aggregated events was planned, on some statistics, as a
+    // whole-table scan of calls, or as a nested loop over both sides: O(table) or O(n²) per
+    // batch.) Not a named statement: a generic plan made while calls was tiny would scan it
+    // whole and stay cached on the connection as the table grows.
+    text: REFRESH_DTMF,
     values: [callIds],
-  });
-}
-
-export async function insertCallEvents(client: pg.PoolClient, rows: CallEventRow[]): Promise<void> {
-  if (rows.length === 0) {
-    return;
-  }
-  rows.sort((a, b) => (a.callId < b.callId ? -1 : a.callId > b.callId ? 1 : 0));
-  await client.query({
-    name: "insert-call-events",
-    text: `insert into call_events (call_id, status_code, status_time, dtmf, out_id, smart_status_code, body)
-           select * from unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::text[],
-                                $6::text[], $7::jsonb[])
-           on conflict on constraint call_events_natural_key do nothing`,
-    values: [
-      rows.map((r) => r.callId),
-      rows.map((r) => r.statusCode),
-      rows.map((r) => r.statusTime),
-      rows.map((r) => r.dtmf),
-      rows.map((r) => r.outId),
-      rows.map((r) => r.smartStatusCode),
-      rows.map((r) => JSON.stringify(r.body)),
-    ],
-  });
-}
-
-export async function insertRecordings(client: pg.PoolClient, rows: RecordingRow[]): Promise<void> {
-  if (rows.length === 0) {
-    return;
-  }
-  rows.sort((a, b) => (a.callId < b.callId ? -1 : a.callId > b.callId ? 1 : 0));
-  await client.query({
-    name: "insert-recordings",
-    text: `insert into recordings (call_id, record_file, out_id, start_time, end_time, duration_seconds,
-                                   record_begin_time, status_code, smart_status_code, body)
-           select * from unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[],
-                                $6::int[], $7::timestamptz[], $8::text[], $9::text[], $10::jsonb[])
-           on conflict (call_id, record_file) do nothing`,
-    values: [
-      rows.map((r) => r.callId),
-      rows.map((r) => r.recordFile),
-      rows.map((r) => r.outId),
-      rows.map((r) => r.startTime),
-      rows.map((r) => r.endTime),
-      rows.map((r) => r.durationSeconds),
-      rows.map((r) => r.recordBeginTime),
-      rows.map((r) => r.statusCode),
-      rows.map((r) => r.smartStatusCode),
-      rows.map((r) => JSON.stringify(r.body)),
-    ],
   });
 }

@@ -28,6 +28,25 @@ export interface InsertedReceipt {
 }
 
 /**
+ * ISO text of an instant, remembered. A batch repeats the same few instants (a minute of calls,
+ * a call's events), and Date#toISOString — or JSON.stringify meeting a Date, which also leaves
+ * its fast path for the whole object — was the largest cost of serialising rows.
+ */
+const isoMemo = new Map<number, string>();
+export function isoTime(d: Date): string {
+  const t = d.getTime();
+  let text = isoMemo.get(t);
+  if (text === undefined) {
+    if (isoMemo.size >= 4096) {
+      isoMemo.clear();
+    }
+    text = d.toISOString();
+    isoMemo.set(t, text);
+  }
+  return text;
+}
+
+/**
  * Inserts new receipts; for keys already present returns those still unprocessed (so a re-push
  * after a failed enqueue enqueues them again) and omits those already processed (duplicates).
  * Callers must de-duplicate `rows` by dedupKey first: one statement cannot touch a row twice.
@@ -41,20 +60,22 @@ export async function insertReceipts(
   }
   // One JSON parameter instead of eight arrays: the bodies are already JSON text, so the rows
   // are concatenated rather than re-escaped element by element into array literals (which was
-  // the largest pg cost on the push path's profile).
+  // the largest pg cost on the push path's profile). Read as jsonb (jsonb_to_recordset), so
+  // PostgreSQL parses each body once; json_to_recordset would lex it and then parse it again
+  // for the jsonb column (≈ 4 µs of backend CPU per receipt more, measured).
   const json = `[${rows
     .map(
       (r) =>
         `{"k":${JSON.stringify(r.dedupKey)},"t":${JSON.stringify(r.messageType)},"s":"${r.source}",` +
         `"c":${JSON.stringify(r.callId)},"o":${JSON.stringify(r.outId)},"st":${JSON.stringify(r.statusCode)},` +
-        `"e":${r.eventTime ? `"${r.eventTime.toISOString()}"` : "null"},"b":${r.bodyJson}}`,
+        `"e":${r.eventTime ? `"${isoTime(r.eventTime)}"` : "null"},"b":${r.bodyJson}}`,
     )
     .join(",")}]`;
   const { rows: out } = await db.query<{ id: string; dedup_key: string; inserted: boolean }>({
     name: "insert-receipts",
     text: `insert into receipts (dedup_key, message_type, source, call_id, out_id, status_code, event_time, body)
            select k, t, s, c, o, st, e, b
-             from json_to_recordset($1::json)
+             from jsonb_to_recordset($1::jsonb)
                as x(k text, t text, s text, c text, o text, st text, e timestamptz, b jsonb)
            on conflict (dedup_key) do update set dedup_key = excluded.dedup_key
              where receipts.processed_at is null
