@@ -7,6 +7,7 @@
 import type pg from "pg";
 
 import { normalizeReceipt, type CallPatch } from "../domain/receipt.js";
+import { emptyPatch } from "../domain/types.js";
 import {
   applyRows,
   refreshDtmfFromEvents,
@@ -45,6 +46,16 @@ const CALL_FIELDS = [
 
 const RANK = { report: 3, record: 2, event: 1 } as const;
 
+/** A call row that says nothing yet: every column NULL. */
+function emptyRow(p: CallPatch): CallRow {
+  const {
+    source: _source,
+    eventTime: _eventTime,
+    ...columns
+  } = emptyPatch(p.callId, p.direction, p.source);
+  return { ...columns, hasReport: false };
+}
+
 /**
  * One row per call from all the patches of a batch: higher-ranked receipts (VoiceReport >
  * VoiceRecordReport > VoiceCallReport) win per field; the latest event sets last_event_*.
@@ -55,28 +66,7 @@ export function mergeCallPatches(patches: readonly CallPatch[]): CallRow[] {
     let entry = byCall.get(p.callId);
     if (!entry) {
       entry = {
-        row: {
-          callId: p.callId,
-          direction: p.direction,
-          hasReport: false,
-          outId: null,
-          caller: null,
-          callee: null,
-          statusCode: null,
-          statusMsg: null,
-          smartStatusCode: null,
-          earlyMediaCode: null,
-          voiceType: null,
-          originateTime: null,
-          ringTime: null,
-          startTime: null,
-          endTime: null,
-          durationSeconds: null,
-          hangupDirection: null,
-          dtmf: null,
-          lastEventTime: null,
-          lastEventCode: null,
-        },
+        row: emptyRow(p),
         rank: new Map(),
       };
       byCall.set(p.callId, entry);

@@ -6,33 +6,15 @@
  */
 import type pg from "pg";
 
-import type { CallEventRow, RecordingRow } from "../domain/receipt.js";
+import type { CallEventRow, CallPatch, RecordingRow } from "../domain/receipt.js";
 import { isoTime } from "./receiptsStore.js";
 
-/** One merged row per call, produced by mergeCallPatches (pipeline/persist.ts). */
-export interface CallRow {
-  callId: string;
-  direction: "outbound" | "inbound";
-  /** A VoiceReport is in this batch: its values override earlier receipt values. */
-  hasReport: boolean;
-  outId: string | null;
-  caller: string | null;
-  callee: string | null;
-  statusCode: string | null;
-  statusMsg: string | null;
-  smartStatusCode: string | null;
-  earlyMediaCode: string | null;
-  voiceType: string | null;
-  originateTime: Date | null;
-  ringTime: Date | null;
-  startTime: Date | null;
-  endTime: Date | null;
-  durationSeconds: number | null;
-  hangupDirection: string | null;
-  dtmf: string | null;
-  lastEventTime: Date | null;
-  lastEventCode: string | null;
-}
+/**
+ * One merged row per call, produced by mergeCallPatches (pipeline/persist.ts): the columns of a
+ * receipt's CallPatch, plus whether a VoiceReport is in the batch (its values then override
+ * earlier receipt values).
+ */
+export type CallRow = Omit<CallPatch, "source" | "eventTime"> & { hasReport: boolean };
 
 const TEXT_COLUMNS = [
   ["out_id", "outId"],
