@@ -142,7 +142,22 @@ Replaying the same archives again adds nothing.`,
       "address to listen on (0.0.0.0 to serve other hosts, e.g. in compose)",
       "127.0.0.1",
     )
-    .action(async (opts: { port: number; host: string }) => {
+    .option(
+      "--traffic <calls>",
+      "generate this many calls per second and deliver their receipts",
+      (v) => {
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 0 || n > 1000) {
+          throw new InvalidArgumentError("must be a whole number from 0 to 1000");
+        }
+        return n;
+      },
+    )
+    .option(
+      "--push-url <url>",
+      "with --traffic: push half of the receipts here ({messageType} is replaced)",
+    )
+    .action(async (opts: { port: number; host: string; traffic?: number; pushUrl?: string }) => {
       const { simulateCommand } = await import("./simulate.js");
       await simulateCommand(opts);
     });

@@ -8,6 +8,7 @@ import { loadConfig } from "../config.js";
 import { KNOWN_MESSAGE_TYPES } from "../domain/schemas.js";
 import { createLogger } from "../logger.js";
 import { generateAccountCredentials, startSimulator } from "../simulator/index.js";
+import { startTraffic } from "../simulator/traffic.js";
 
 /** Queue names used when VMS_MNS_QUEUES is empty (the digits stand for an account UID). */
 export const DEFAULT_SIMULATED_UID = "1234567890123456";
@@ -25,6 +26,10 @@ export interface SimulateOptions {
   out?: (line: string) => void;
   /** Resolves the command instead of a signal (tests). */
   signal?: AbortSignal;
+  /** Generate this many calls per second and deliver their receipts (MNS, and push if pushUrl). */
+  traffic?: number;
+  /** Receiver for half of the generated traffic, `{messageType}` substituted. */
+  pushUrl?: string;
 }
 
 export async function simulateCommand(opts: SimulateOptions): Promise<void> {
@@ -79,6 +84,21 @@ export async function simulateCommand(opts: SimulateOptions): Promise<void> {
     `generate calls: curl -s -X POST ${sim.url}/__control/calls -d '{"count":20}'  (counters: GET ${sim.url}/__control/counters)`,
   );
 
+  const traffic =
+    opts.traffic && opts.traffic > 0
+      ? startTraffic({
+          control: sim.control,
+          callsPerSecond: opts.traffic,
+          pushUrl: opts.pushUrl,
+          out,
+        })
+      : undefined;
+  if (traffic) {
+    out(
+      `generating ${opts.traffic} calls/s: receipts to the MNS queues${opts.pushUrl ? ` and pushed to ${opts.pushUrl.replace(/token=[^&]*/, "token=***")}` : ""}`,
+    );
+  }
+
   await new Promise<void>((resolve) => {
     const stop = () => {
       process.off("SIGTERM", stop);
@@ -93,6 +113,7 @@ export async function simulateCommand(opts: SimulateOptions): Promise<void> {
       stop();
     }
   });
+  await traffic?.stop();
   await sim.close();
   logger.info("simulator: stopped");
   logger.flush();
