@@ -88,6 +88,10 @@ describe("push during an outage", () => {
       what: "the push to succeed after Redis is back",
     });
     await waitFor(() => callExists(2), { timeoutMs: 15_000, what: "call 2 persisted" });
+    await waitFor(async () => (await fetch(`${t.url}/readyz`)).status === 200, {
+      timeoutMs: 10_000,
+      what: "ready again once Redis is back",
+    });
     const { rows } = await db.pool.query(
       "select count(*)::int as n from receipts where call_id = $1",
       [report(2).call_id],
