@@ -5,20 +5,10 @@
  */
 import type pg from "pg";
 
-import type { Discrepancies, JsonObject } from "./detail.js";
+import type { DetailValues, Discrepancies, JsonObject } from "./detail.js";
 
 /** The `calls` columns the detail speaks for (null = keep what the receipts said). */
-export interface DetailColumns {
-  statusCode: string | null;
-  statusMsg: string | null;
-  startTime: Date | null;
-  endTime: Date | null;
-  ringTime: Date | null;
-  durationSeconds: number | null;
-  caller: string | null;
-  callee: string | null;
-  hangupDirection: string | null;
-}
+export type DetailColumns = DetailValues;
 
 export type ReconcileWrite =
   /** Detail found (or re-applied): authoritative columns, detail, discrepancies. */
