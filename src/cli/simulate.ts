@@ -5,13 +5,10 @@
  * receipt type) exist in it.
  */
 import { loadConfig } from "../config.js";
-import { KNOWN_MESSAGE_TYPES } from "../domain/schemas.js";
 import { createLogger } from "../logger.js";
 import { generateAccountCredentials, startSimulator } from "../simulator/index.js";
+import { SIMULATED_QUEUES, mnsQueuesVariable } from "../simulator/daemonEnv.js";
 import { startTraffic } from "../simulator/traffic.js";
-
-/** Queue names used when VMS_MNS_QUEUES is empty (the digits stand for an account UID). */
-export const DEFAULT_SIMULATED_UID = "1234567890123456";
 
 export interface SimulateOptions {
   port: number;
@@ -53,13 +50,7 @@ export async function simulateCommand(opts: SimulateOptions): Promise<void> {
   if (!credentials) {
     throw new Error("unreachable: loadConfig accepted a half-set AccessKey pair");
   }
-  const queues =
-    config.mns.queues.length > 0
-      ? config.mns.queues
-      : KNOWN_MESSAGE_TYPES.map((messageType) => ({
-          messageType,
-          queueName: `Alicom-Queue-${DEFAULT_SIMULATED_UID}-${messageType}`,
-        }));
+  const queues = config.mns.queues.length > 0 ? config.mns.queues : SIMULATED_QUEUES;
   const logger = createLogger({ level: config.log.level }).child({ component: "simulator" });
   const sim = await startSimulator({
     port: opts.port,
@@ -73,7 +64,7 @@ export async function simulateCommand(opts: SimulateOptions): Promise<void> {
   out(`VMS_MNS_ENDPOINT=${sim.url}`);
   out(`VMS_TOKEN_ENDPOINT=${sim.url}`);
   out(`VMS_API_ENDPOINT=${sim.url}`);
-  out(`VMS_MNS_QUEUES=${queues.map((q) => `${q.messageType}:${q.queueName}`).join(",")}`);
+  out(`VMS_MNS_QUEUES=${mnsQueuesVariable(queues)}`);
   out(`ALIBABA_CLOUD_ACCESS_KEY_ID=${credentials.accessKeyId}`);
   out(
     generated

@@ -19,14 +19,9 @@ import {
   withDuplicates,
   reordered,
 } from "../simulator/index.js";
+import { SIMULATED_QUEUES, daemonEnvFor } from "../simulator/daemonEnv.js";
 import type { Receipt } from "../simulator/receipts.js";
 import { createPool } from "../store/db.js";
-
-const QUEUES = {
-  VoiceReport: "Alicom-Queue-1234567890123456-VoiceReport",
-  VoiceCallReport: "Alicom-Queue-1234567890123456-VoiceCallReport",
-  VoiceRecordReport: "Alicom-Queue-1234567890123456-VoiceRecordReport",
-} as const;
 
 export interface DemoOptions {
   calls: number;
@@ -39,20 +34,13 @@ export interface DemoOptions {
 export async function runDemo(options: DemoOptions): Promise<void> {
   const { out } = options;
   const sim = await startSimulator({ detailLagMs: 0, seed: Date.now() % 100_000 });
-  for (const [messageType, queueName] of Object.entries(QUEUES)) {
+  for (const { messageType, queueName } of SIMULATED_QUEUES) {
     sim.control.createQueue(queueName, { messageType, visibilityTimeoutSeconds: 30 });
   }
   const pushToken = randomBytes(12).toString("hex");
   const config = loadConfig({
     ...options.env,
-    ALIBABA_CLOUD_ACCESS_KEY_ID: sim.credentials.accessKeyId,
-    ALIBABA_CLOUD_ACCESS_KEY_SECRET: sim.credentials.accessKeySecret,
-    VMS_MNS_QUEUES: Object.entries(QUEUES)
-      .map(([t, q]) => `${t}:${q}`)
-      .join(","),
-    VMS_MNS_ENDPOINT: sim.url,
-    VMS_TOKEN_ENDPOINT: sim.url,
-    VMS_API_ENDPOINT: sim.url,
+    ...daemonEnvFor(sim),
     VMS_MNS_WAIT_SECONDS: "2",
     VMS_PUSH_HOST: "127.0.0.1",
     VMS_PUSH_TOKEN: pushToken,

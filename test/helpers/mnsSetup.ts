@@ -2,6 +2,7 @@
  * A simulator with one MNS queue per receipt type, and the daemon environment pointing at it.
  */
 import { normalizeReceipt } from "../../src/domain/receipt.js";
+import { daemonEnvFor } from "../../src/simulator/daemonEnv.js";
 import { startSimulator, type Simulator } from "../../src/simulator/index.js";
 import type { Receipt } from "../../src/simulator/receipts.js";
 
@@ -29,14 +30,7 @@ export async function startMnsSimulator(
 
 export function mnsEnv(sim: Simulator, extra: Record<string, string> = {}): Record<string, string> {
   return {
-    ALIBABA_CLOUD_ACCESS_KEY_ID: sim.credentials.accessKeyId,
-    ALIBABA_CLOUD_ACCESS_KEY_SECRET: sim.credentials.accessKeySecret,
-    VMS_MNS_QUEUES: Object.entries(MNS_QUEUES)
-      .map(([t, q]) => `${t}:${q}`)
-      .join(","),
-    VMS_MNS_ENDPOINT: sim.url,
-    VMS_TOKEN_ENDPOINT: sim.url,
-    VMS_API_ENDPOINT: sim.url,
+    ...daemonEnvFor(sim),
     VMS_MNS_WAIT_SECONDS: "2",
     VMS_RECONCILE: "off",
     ...extra,
