@@ -69,9 +69,21 @@ export interface IntakeDeps {
   logger: Logger;
 }
 
-/** jsonb cannot store U+0000; such a receipt could never be written, so it is quarantined. */
-function hasNul(json: string): boolean {
-  return json.includes("\\u0000");
+/**
+ * Why PostgreSQL's jsonb could never store this JSON text, or null. JSON.stringify escapes only
+ * U+0000 and lone UTF-16 surrogates as \u sequences among the characters that matter here, and
+ * jsonb refuses both; such a receipt would fail its whole batch on every retry (a 503 loop that
+ * ends with Alibaba giving up on the valid receipts beside it), so it is quarantined instead.
+ * The even run of backslashes before the escape tells an escape from the text "\\u0000".
+ */
+export function unstorableJson(json: string): string | null {
+  const m = /(?:^|[^\\])(?:\\\\)*\\u(0000|[dD][89a-fA-F][0-9a-fA-F]{2})/.exec(json);
+  if (!m) {
+    return null;
+  }
+  return m[1] === "0000"
+    ? "contains a NUL character (\\u0000), which PostgreSQL cannot store"
+    : `contains a lone UTF-16 surrogate (\\u${m[1]}), which is not valid Unicode and PostgreSQL cannot store`;
 }
 
 /** Receipt INSERTs running at once; batches arriving meanwhile wait and are grouped. */
@@ -211,14 +223,13 @@ export function createIntake(deps: IntakeDeps): Intake {
       for (const item of items) {
         const result = normalizeReceipt(messageType, item.raw);
         const bodyJson = JSON.stringify(item.raw) ?? String(item.raw);
-        if (!result.ok || hasNul(bodyJson)) {
+        const unstorable = result.ok ? unstorableJson(bodyJson) : null;
+        if (!result.ok || unstorable !== null) {
           rejected.push({
             source,
             messageType,
             raw: bodyJson,
-            reason: result.ok
-              ? "contains a NUL character (\\u0000), which PostgreSQL cannot store"
-              : result.reason,
+            reason: result.ok ? (unstorable as string) : result.reason,
             location: item.location ?? null,
           });
           continue;

@@ -239,6 +239,37 @@ describe("POST /push/:messageType", () => {
     }
   });
 
+  it("quarantines a receipt PostgreSQL cannot store (lone surrogate, NUL) and accepts its neighbours", async () => {
+    const good = {
+      call_id: "910000000001^910000000001",
+      status_code: "200000",
+      out_id: "neighbour",
+    };
+    const surrogate = {
+      call_id: "910000000002^910000000002",
+      status_code: "200000",
+      note: "bad \ud800 here",
+    };
+    const nul = { call_id: "910000000003^910000000003", status_code: "200000", note: "a\u0000b" };
+    const r = await push("VoiceReport", [good, surrogate, nul]);
+    expect(r.status).toBe(200);
+    await waitFor(allProcessed, { what: "the neighbour applied" });
+    expect(await count("calls", "call_id = '910000000001^910000000001'")).toBe(1);
+    expect(
+      await count(
+        "receipts",
+        "call_id in ('910000000002^910000000002', '910000000003^910000000003')",
+      ),
+    ).toBe(0);
+    const { rows } = await db.pool.query(
+      "select reason from rejected_receipts where raw like '%91000000000_^%' order by reason",
+    );
+    expect(rows.map((x) => x.reason)).toEqual([
+      expect.stringMatching(/NUL character/),
+      expect.stringMatching(/lone UTF-16 surrogate/),
+    ]);
+  });
+
   it("counts receipts by source, type and outcome in /metrics", async () => {
     const text = await (await fetch(`${t.url}/metrics`)).text();
     expect(text).toMatch(
