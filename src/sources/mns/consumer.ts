@@ -175,40 +175,51 @@ export function createMnsConsumer(options: MnsConsumerOptions) {
       await sleep(backoff.duration, abort.signal);
     };
 
+    type Received =
+      | { ok: true; res: MNSClient.Response<MNSClient.ReceivedMessage[]> }
+      | { ok: false; err: unknown };
+    const receive = (client: MNSClient): Promise<Received> => {
+      metrics.mnsPolls.inc({ queue: queue.queueName });
+      return client.batchReceiveMessage(queue.queueName, BATCH, options.waitSeconds).then(
+        (res) => ({ ok: true, res }),
+        (err: unknown) => ({ ok: false, err }),
+      );
+    };
+    // The next long poll, sent while the previous batch is being stored: each poller keeps one
+    // receive in flight instead of idling through its intake round trips.
+    let prefetched:
+      { received: Promise<Received>; creds: StsCredentials; client: MNSClient } | undefined;
+
     let inFlightDelete: Promise<void> = Promise.resolve();
     while (!abort.signal.aborted) {
       let creds: StsCredentials;
-      try {
-        creds = await tokens.get(queue.messageType, queue.queueName);
-      } catch (err) {
-        metrics.mnsErrors.inc({ queue: queue.queueName, code: "TokenApi" });
-        await pause(
-          "could not get an STS token from QueryTokenForMnsQueue; retrying",
-          (err as Error).message,
-        );
-        continue;
-      }
-      const client = clientFor(creds);
-      let messages: MNSClient.ReceivedMessage[];
-      try {
-        metrics.mnsPolls.inc({ queue: queue.queueName });
-        // Race the long poll against stop(): the SDK cannot be aborted, and an abandoned
-        // receive only delays its messages until their visibility timeout.
-        const received = await Promise.race([
-          client.batchReceiveMessage(queue.queueName, BATCH, options.waitSeconds),
-          stopped,
-        ]);
-        if (received === undefined) {
-          break;
-        }
-        if (received.code !== 200 || !Array.isArray(received.body)) {
-          metrics.mnsErrors.inc({ queue: queue.queueName, code: `HTTP${received.code}` });
-          await pause("MNS answered an unexpected status", `HTTP ${received.code}`);
+      let client: MNSClient;
+      let receiving: Promise<Received>;
+      if (prefetched) {
+        ({ creds, client, received: receiving } = prefetched);
+        prefetched = undefined;
+      } else {
+        try {
+          creds = await tokens.get(queue.messageType, queue.queueName);
+        } catch (err) {
+          metrics.mnsErrors.inc({ queue: queue.queueName, code: "TokenApi" });
+          await pause(
+            "could not get an STS token from QueryTokenForMnsQueue; retrying",
+            (err as Error).message,
+          );
           continue;
         }
-        messages = received.body;
-      } catch (err) {
-        const failure = classifyMnsError(err);
+        client = clientFor(creds);
+        receiving = receive(client);
+      }
+      // Race the long poll against stop(): the SDK cannot be aborted, and an abandoned
+      // receive only delays its messages until their visibility timeout.
+      const received = await Promise.race([receiving, stopped]);
+      if (received === undefined) {
+        break;
+      }
+      if (!received.ok) {
+        const failure = classifyMnsError(received.err);
         if (failure.kind === "empty") {
           metrics.mnsEmptyPolls.inc({ queue: queue.queueName });
           backoff = undefined;
@@ -231,6 +242,15 @@ export function createMnsConsumer(options: MnsConsumerOptions) {
         }
         await pause("MNS receive failed; backing off", failure.code);
         continue;
+      }
+      if (received.res.code !== 200 || !Array.isArray(received.res.body)) {
+        metrics.mnsErrors.inc({ queue: queue.queueName, code: `HTTP${received.res.code}` });
+        await pause("MNS answered an unexpected status", `HTTP ${received.res.code}`);
+        continue;
+      }
+      const messages = received.res.body;
+      if (!abort.signal.aborted) {
+        prefetched = { received: receive(client), creds, client };
       }
 
       try {
