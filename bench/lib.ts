@@ -219,3 +219,10 @@ export async function backendsOf(pool: pg.Pool, label: string): Promise<Map<numb
   );
   return new Map(rows.map((r) => [r.pid, label]));
 }
+
+/** `--name <positive number>` from the command line, or undefined when absent or not one. */
+export function numberArg(name: string): number | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  const v = i >= 0 ? Number(process.argv[i + 1]) : NaN;
+  return Number.isFinite(v) && v > 0 ? v : undefined;
+}

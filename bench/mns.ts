@@ -20,17 +20,14 @@ import {
   benchPrefix,
   createBenchDb,
   dropPrefix,
+  numberArg,
   printFigures,
   REDIS_URL,
   saveResults,
 } from "./lib.js";
 
-const arg = (name: string, fallback: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
-};
-const MESSAGES = arg("messages", 50_000);
-const POLLERS = arg("pollers", 4);
+const MESSAGES = numberArg("messages") ?? 50_000;
+const POLLERS = numberArg("pollers") ?? 4;
 const LATENCY_MS = 20;
 const QUEUE = "Alicom-Queue-1234567890123456-VoiceReport";
 

@@ -38,6 +38,7 @@ import {
   cpuSnapshot,
   createBenchDb,
   dropPrefix,
+  numberArg,
   printFigures,
   REDIS_URL,
   saveResults,
@@ -47,15 +48,9 @@ import {
 } from "./lib.js";
 import { profileArgs, startChild } from "./load.js";
 
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(name);
-  const v = i >= 0 ? Number(process.argv[i + 1]) : NaN;
-  return Number.isFinite(v) && v > 0 ? v : fallback;
-}
-
-const CALLS = arg("--calls", 10_000);
-const WORKERS = arg("--workers", 1);
-const ROUNDS = arg("--rounds", 2);
+const CALLS = numberArg("calls") ?? 10_000;
+const WORKERS = numberArg("workers") ?? 1;
+const ROUNDS = numberArg("rounds") ?? 2;
 const CHUNK = 100;
 const INTAKE_IN_FLIGHT = 8;
 const ANCHOR_BATCH = 1000;

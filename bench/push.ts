@@ -24,6 +24,7 @@ import {
   cpuSnapshot,
   createBenchDb,
   dropPrefix,
+  numberArg,
   printFigures,
   REDIS_URL,
   saveResults,
@@ -31,16 +32,10 @@ import {
 } from "./lib.js";
 import { closedLoop, openModel, percentile, profileArgs, startChild } from "./load.js";
 
-function arg(name: string): number | undefined {
-  const i = process.argv.indexOf(name);
-  const v = i >= 0 ? Number(process.argv[i + 1]) : NaN;
-  return Number.isFinite(v) && v > 0 ? v : undefined;
-}
-
-const seconds = arg("--seconds") ?? 5;
-const rounds = arg("--rounds") ?? 2;
+const seconds = numberArg("seconds") ?? 5;
+const rounds = numberArg("rounds") ?? 2;
 /** Open-model rate in requests/s; default half the measured maximum. */
-const fixedRate = arg("--rate");
+const fixedRate = numberArg("rate");
 const PER_BODY = 100;
 const CONNECTIONS = 32;
 

@@ -20,20 +20,17 @@ import {
   benchPrefix,
   createBenchDb,
   dropPrefix,
+  numberArg,
   printFigures,
   REDIS_URL,
   saveResults,
 } from "./lib.js";
 import { startChild } from "./load.js";
 
-const arg = (name: string, fallback: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) || fallback : fallback;
-};
-const QPS = arg("qps", Number(process.env.VMS_RECONCILE_QPS ?? 100));
-const SECONDS = arg("seconds", 35);
+const QPS = numberArg("qps") ?? Number(process.env.VMS_RECONCILE_QPS ?? 100);
+const SECONDS = numberArg("seconds") ?? 35;
 const LATENCY_MS = 200;
-const NICE = arg("nice", 0);
+const NICE = numberArg("nice") ?? 0;
 const WORKERS = 2;
 
 async function main() {
