@@ -19,6 +19,7 @@ import { runCli } from "../helpers/cli.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/db.js";
 import { deleteKeysWithPrefix, randomPrefix } from "../helpers/redis.js";
 import { startTcpProxy, type TcpProxy } from "../helpers/tcpProxy.js";
+import { waitFor } from "../helpers/waitFor.js";
 
 const TOKEN = "smart-call-test-token";
 /** The contract deadline under test; answers must come before it plus a generous margin. */
@@ -212,6 +213,20 @@ async function turnsOf(callId: string): Promise<TurnRow[]> {
   return rows;
 }
 
+/**
+ * The turns of a call once `count` of them carry their answer: the answer is recorded after the
+ * reply is sent (the deadline is the platform's), so reading right after a reply can race it.
+ */
+async function answeredTurnsOf(callId: string, count: number): Promise<TurnRow[]> {
+  return waitFor(
+    async () => {
+      const rows = await turnsOf(callId);
+      return rows.length === count && rows.every((r) => r.answered_by !== null) ? rows : undefined;
+    },
+    { what: `${count} answered turns of ${callId}` },
+  );
+}
+
 async function metricsText(base = t.url): Promise<string> {
   return (await fetch(`${base}/metrics`)).text();
 }
@@ -244,7 +259,7 @@ describe("POST /smart-call/callback", () => {
       begin_offset: 1000,
       content: { role: "B", words: "喂，你好" },
     });
-    const [row] = await turnsOf(callId);
+    const [row] = await answeredTurnsOf(callId, 1);
     expect(row).toMatchObject({
       role: "B",
       content_type: "normal",
@@ -280,8 +295,7 @@ describe("POST /smart-call/callback", () => {
       expect(first?.status).toBe(200);
       expect(retry?.data).toEqual(first?.data);
     }
-    const rows = await turnsOf(callId);
-    expect(rows).toHaveLength(turns.length);
+    const rows = await answeredTurnsOf(callId, turns.length);
     expect(rows.every((r) => r.deliveries === 2 && r.answered_by === "webhook")).toBe(true);
     // A retry of an answered turn is answered from the store: the webhook is asked once a turn.
     expect(webhook.requests.length - asked).toBe(turns.length);
@@ -311,7 +325,7 @@ describe("POST /smart-call/callback", () => {
     expect(byDefault.ms).toBeLessThan(DEADLINE_MS + MARGIN_MS);
     expect(byDefault.body.data).toMatchObject({ action: "donothing" });
 
-    const rows = await turnsOf(callId);
+    const rows = await answeredTurnsOf(callId, 2);
     expect(rows.map((r) => [r.answered_by, r.webhook_outcome])).toEqual([
       ["rules", "timeout"],
       ["default", "timeout"],
