@@ -90,6 +90,11 @@ export const calls = pgTable(
     reconcileAttempts: integer("reconcile_attempts").notNull().default(0),
     reconcileDueAt: tstz("reconcile_due_at"),
     reconciledAt: tstz("reconciled_at"),
+    /**
+     * Why a `skipped` call was not reconciled: `policy` (VMS_RECONCILE_POLICY left it out),
+     * `off` (VMS_RECONCILE=off), `replay` (--no-reconcile), `inbound` (no CallId to query).
+     */
+    reconcileSkipReason: text("reconcile_skip_reason"),
     prodId: text("prod_id"),
     detail: jsonb("detail"),
     discrepancies: jsonb("discrepancies"),

@@ -1,0 +1,1 @@
+ALTER TABLE "calls" ADD COLUMN "reconcile_skip_reason" text;
