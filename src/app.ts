@@ -31,6 +31,7 @@ import { createTokenProvider } from "./sources/mns/tokens.js";
 import { buildHttpServer } from "./sources/http/server.js";
 import { createDb, createPool } from "./store/db.js";
 import { runMigrations } from "./store/migrate.js";
+import { createPartitionMaintainer } from "./store/partitions.js";
 
 export interface AppOptions {
   role: Role;
@@ -170,6 +171,12 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
       })
     : undefined;
 
+  // Month partitions of receipts/call_events, created ahead (any role; safe from many processes).
+  const partitions = createPartitionMaintainer({
+    pool,
+    logger: logger.child({ component: "partitions" }),
+  });
+
   let address: string | undefined;
   let stopping: Promise<boolean> | undefined;
 
@@ -185,6 +192,7 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
         const result = await runMigrations(pool);
         logger.info({ ...result }, result.applied > 0 ? "migrations applied" : "schema up to date");
       }
+      partitions.start();
       persistWorker?.start();
       reconciler?.start();
       sweeper?.start();
@@ -232,6 +240,7 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
           name: "redis",
           run: () => producerRedis.quit().catch(() => producerRedis.disconnect()),
         });
+        steps.push({ name: "partitions", run: () => partitions.stop() });
         steps.push({ name: "postgres", run: () => pool.end() });
         const ok = await runShutdown(steps, logger, options.shutdownDeadlineMs ?? 10_000);
         logger.info({ clean: ok }, "stopped");

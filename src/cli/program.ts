@@ -4,6 +4,8 @@
  */
 import { Command, InvalidArgumentError, Option } from "commander";
 
+import { parseRetention, type Retention } from "./prune.js";
+
 export const ROLES = ["all", "ingest", "worker"] as const;
 export type Role = (typeof ROLES)[number];
 
@@ -56,6 +58,30 @@ export function buildProgram(): Command {
     .action(async () => {
       const { migrateCommand } = await import("./migrate.js");
       await migrateCommand();
+    });
+
+  program
+    .command("prune")
+    .description(
+      "drop the receipts and call_events month partitions older than a retention period (calls, recordings and reports stay)",
+    )
+    .requiredOption(
+      "--older-than <duration>",
+      "retention: drop months that ended before now minus this (e.g. 90d, 12w, 6mo, 1y)",
+      parseRetention,
+    )
+    .option("--dry-run", "only list the partitions that would be dropped")
+    .addHelpText(
+      "after",
+      `
+Months are Beijing calendar months; a partition is dropped only when its whole month is older
+than the cutoff. A receipts partition that still holds receipts not yet applied is kept (and
+named). The dropped receipts' dedup keys are forgotten too: a receipt delivered again after its
+month was pruned is stored as new.`,
+    )
+    .action(async (opts: { olderThan: Retention; dryRun?: boolean }) => {
+      const { pruneCommand } = await import("./prune.js");
+      await pruneCommand(opts);
     });
 
   program

@@ -67,6 +67,11 @@ export interface IntakeDeps {
   queues: PipelineQueues;
   metrics: Metrics;
   logger: Logger;
+  /**
+   * Arrival time, the receipt_time (partition) of receipts without a time of their own; tests
+   * set it to deliver across a month boundary.
+   */
+  clock?: () => Date;
 }
 
 /**
@@ -114,7 +119,7 @@ function refusedData(err: unknown): boolean {
  * dedupKey; across concurrent callers a key is written once, and only its first caller sees it
  * as inserted.
  */
-function createGroupCommitter(pool: pg.Pool, queues: PipelineQueues) {
+function createGroupCommitter(pool: pg.Pool, queues: PipelineQueues, clock: () => Date) {
   let waiting: Waiting[] = [];
   let inFlight = 0;
 
@@ -151,7 +156,7 @@ function createGroupCommitter(pool: pg.Pool, queues: PipelineQueues) {
     }
     let inserted: InsertedReceipt[];
     try {
-      inserted = await insertReceipts(pool, [...unique.values()]);
+      inserted = await insertReceipts(pool, [...unique.values()], clock());
     } catch (err) {
       if (group.length > 1 && refusedData(err)) {
         // PostgreSQL refused a value: retry each batch alone, so it fails only its own batch.
@@ -204,7 +209,7 @@ function createGroupCommitter(pool: pg.Pool, queues: PipelineQueues) {
 
 export function createIntake(deps: IntakeDeps): Intake {
   const { pool, queues, metrics } = deps;
-  const committer = createGroupCommitter(pool, queues);
+  const committer = createGroupCommitter(pool, queues, deps.clock ?? (() => new Date()));
 
   async function reject(rows: readonly RejectedRow[]): Promise<void> {
     try {

@@ -109,6 +109,8 @@ export function mergeCallPatches(patches: readonly CallPatch[]): CallRow[] {
 
 interface LockedReceipt {
   id: string;
+  /** receipt_time as text: with the id, lets applyRows read the body from one partition. */
+  receipt_time: string;
   message_type: string;
   source: ReceiptSource;
   body: unknown;
@@ -123,7 +125,9 @@ export async function applyReceipts(
     await client.query("begin");
     const { rows } = await client.query<LockedReceipt>({
       name: "lock-receipts",
-      text: `select id, message_type, source, body from receipts
+      // By id alone (jobs carry ids): every partition's receipts_unprocessed_idx is probed, and
+      // in a month whose receipts are all applied that index is empty.
+      text: `select id, receipt_time::text as receipt_time, message_type, source, body from receipts
               where id = any($1::bigint[]) and processed_at is null
               order by id for update skip locked`,
       values: [receiptIds],
@@ -148,14 +152,14 @@ export async function applyReceipts(
         // Bodies stay in the database: the rows name their receipt instead (applyRows).
         if (r.event) {
           const { body: _body, ...event } = r.event;
-          batch.events.push({ ...event, receiptId: row.id });
+          batch.events.push({ ...event, receiptId: row.id, receiptTime: row.receipt_time });
           if (event.dtmf !== null) {
             dtmfCalls.add(event.callId);
           }
         }
         if (r.recording) {
           const { body: _body, ...recording } = r.recording;
-          batch.recordings.push({ ...recording, receiptId: row.id });
+          batch.recordings.push({ ...recording, receiptId: row.id, receiptTime: row.receipt_time });
         }
       } else {
         // Validated at intake, so this only happens when the rules changed since: dead-letter it.

@@ -102,10 +102,11 @@ with c as (
 e as (
   insert into call_events (call_id, status_code, status_time, dtmf, out_id, smart_status_code, body)
   select x."callId", x."statusCode", x."statusTime", x."dtmf", x."outId", x."smartStatusCode",
-         (select r.body from receipts r where r.id = x."receiptId")
+         (select r.body from receipts r
+           where r.id = x."receiptId" and r.receipt_time = x."receiptTime")
     from json_to_recordset($2::json)
-      as x("receiptId" bigint, "callId" text, "statusCode" text, "statusTime" timestamptz,
-           "dtmf" text, "outId" text, "smartStatusCode" text)
+      as x("receiptId" bigint, "receiptTime" timestamptz, "callId" text, "statusCode" text,
+           "statusTime" timestamptz, "dtmf" text, "outId" text, "smartStatusCode" text)
   on conflict on constraint call_events_natural_key do nothing
   returning 1),
 rec as (
@@ -113,10 +114,11 @@ rec as (
                           record_begin_time, status_code, smart_status_code, body)
   select x."callId", x."recordFile", x."outId", x."startTime", x."endTime", x."durationSeconds",
          x."recordBeginTime", x."statusCode", x."smartStatusCode",
-         (select r.body from receipts r where r.id = x."receiptId")
+         (select r.body from receipts r
+           where r.id = x."receiptId" and r.receipt_time = x."receiptTime")
     from json_to_recordset($3::json)
-      as x("receiptId" bigint, "callId" text, "recordFile" text, "outId" text,
-           "startTime" timestamptz, "endTime" timestamptz, "durationSeconds" int,
+      as x("receiptId" bigint, "receiptTime" timestamptz, "callId" text, "recordFile" text,
+           "outId" text, "startTime" timestamptz, "endTime" timestamptz, "durationSeconds" int,
            "recordBeginTime" timestamptz, "statusCode" text, "smartStatusCode" text)
   on conflict (call_id, record_file) do nothing
   returning 1),
@@ -126,8 +128,11 @@ m as (
 select (select count(*) from c)::int as calls, (select count(*) from e)::int as events,
        (select count(*) from rec)::int as recordings, (select count(*) from m)::int as processed`;
 
-/** A call_events or recordings row whose body is that of receipt `receiptId`. */
-export type FromReceipt<R> = Omit<R, "body"> & { receiptId: number | string };
+/**
+ * A call_events or recordings row whose body is that of receipt `receiptId`; its receipt_time
+ * (the partition key) lets the body be read from that one partition (run-time pruning).
+ */
+export type FromReceipt<R> = Omit<R, "body"> & { receiptId: number | string; receiptTime: string };
 
 export interface BatchRows {
   calls: CallRow[];

@@ -26,6 +26,13 @@ export function createPool(databaseUrl: string, options: PoolOptions = {}): pg.P
   // An idle client losing its connection emits 'error' on the pool; without a listener that
   // would crash the process. The next query reconnects.
   pool.on("error", () => {});
+  // A checked-out client (pool.connect() callers: persist, partitions, migrate) losing its
+  // connection emits 'error' on the client itself, with no pool listener attached while it is
+  // out: an uncaught exception that would kill the daemon. The query in flight rejects on its
+  // own and its caller handles that, so this listener only keeps the process alive.
+  pool.on("connect", (client) => {
+    client.on("error", () => {});
+  });
   return pool;
 }
 

@@ -47,13 +47,49 @@ export function isoTime(d: Date): string {
 }
 
 /**
+ * The receipt INSERT. `receipt_keys` is the dedup authority (receipts is partitioned by
+ * receipt_time and cannot hold a unique index on dedup_key alone, README "Database"): a key is
+ * claimed there with the receipt's id and receipt_time, and only the receipts whose key was
+ * claimed are inserted, in the same statement. For keys claimed before, the receipt is returned
+ * while still unprocessed, so a re-push after a failed enqueue enqueues it again. (Reading those
+ * uses the statement's snapshot: a key claimed by a concurrent, later-committing statement is a
+ * plain duplicate here; that statement enqueues it, and the sweeper covers a failed enqueue.)
+ */
+const INSERT_RECEIPTS = `
+with x as (
+  select k, t, s, c, o, st, e, b, coalesce(e, $2::timestamptz) as rt
+    from jsonb_to_recordset($1::jsonb)
+      as x(k text, t text, s text, c text, o text, st text, e timestamptz, b jsonb)),
+claimed as (
+  insert into receipt_keys (dedup_key, receipt_id, receipt_time)
+  select k, nextval('receipts_id_seq'), rt from x
+  on conflict (dedup_key) do nothing
+  returning dedup_key, receipt_id, receipt_time),
+ins as (
+  insert into receipts (id, dedup_key, message_type, source, call_id, out_id, status_code,
+                        event_time, receipt_time, body)
+  select claimed.receipt_id, x.k, x.t, x.s, x.c, x.o, x.st, x.e, claimed.receipt_time, x.b
+    from claimed join x on x.k = claimed.dedup_key
+  returning id, dedup_key)
+select id, dedup_key, true as inserted from ins
+union all
+select r.id, r.dedup_key, false
+  from x
+  join receipt_keys rk on rk.dedup_key = x.k
+  join receipts r on r.id = rk.receipt_id and r.receipt_time = rk.receipt_time
+ where not exists (select 1 from claimed where claimed.dedup_key = x.k)
+   and r.processed_at is null`;
+
+/**
  * Inserts new receipts; for keys already present returns those still unprocessed (so a re-push
  * after a failed enqueue enqueues them again) and omits those already processed (duplicates).
- * Callers must de-duplicate `rows` by dedupKey first: one statement cannot touch a row twice.
+ * `arrivedAt` is the receipt_time of receipts without a time of their own. Callers must
+ * de-duplicate `rows` by dedupKey first: one statement cannot touch a row twice.
  */
 export async function insertReceipts(
   db: pg.Pool | pg.PoolClient,
   rows: readonly ReceiptRow[],
+  arrivedAt: Date = new Date(),
 ): Promise<InsertedReceipt[]> {
   if (rows.length === 0) {
     return [];
@@ -73,14 +109,8 @@ export async function insertReceipts(
     .join(",")}]`;
   const { rows: out } = await db.query<{ id: string; dedup_key: string; inserted: boolean }>({
     name: "insert-receipts",
-    text: `insert into receipts (dedup_key, message_type, source, call_id, out_id, status_code, event_time, body)
-           select k, t, s, c, o, st, e, b
-             from jsonb_to_recordset($1::jsonb)
-               as x(k text, t text, s text, c text, o text, st text, e timestamptz, b jsonb)
-           on conflict (dedup_key) do update set dedup_key = excluded.dedup_key
-             where receipts.processed_at is null
-           returning id, dedup_key, (xmax = 0) as inserted`,
-    values: [json],
+    text: INSERT_RECEIPTS,
+    values: [json, arrivedAt.toISOString()],
   });
   return out.map((r) => ({ id: Number(r.id), dedupKey: r.dedup_key, inserted: r.inserted }));
 }

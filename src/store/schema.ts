@@ -7,12 +7,14 @@
  */
 import { sql } from "drizzle-orm";
 import {
+  bigint,
   bigserial,
   check,
   index,
   integer,
   jsonb,
   pgTable,
+  primaryKey,
   text,
   timestamp,
   unique,
@@ -23,11 +25,19 @@ const tstz = (name: string) => timestamp(name, { withTimezone: true, mode: "date
 export const RECEIPT_SOURCES = ["mns", "http", "replay"] as const;
 export const RECONCILE_STATUSES = ["pending", "reconciled", "not_found", "skipped"] as const;
 
-/** Every receipt exactly as received, once per dedup key (the raw ledger). */
+/**
+ * Every receipt exactly as received, once per dedup key (the raw ledger).
+ *
+ * Partitioned by month of `receipt_time` (migrations/0005_partition_receipts.sql; drizzle-kit
+ * cannot express PARTITION BY, so this declaration describes the columns, keys and indexes and
+ * the partitioning lives only in that hand-written migration — see README "Database"). A
+ * partitioned table's unique indexes must contain the partition key, so `dedup_key` is unique
+ * through `receipt_keys` (below), not through an index here.
+ */
 export const receipts = pgTable(
   "receipts",
   {
-    id: bigserial("id", { mode: "number" }).primaryKey(),
+    id: bigserial("id", { mode: "number" }).notNull(),
     dedupKey: text("dedup_key").notNull(),
     messageType: text("message_type").notNull(),
     source: text("source", { enum: RECEIPT_SOURCES }).notNull(),
@@ -42,10 +52,16 @@ export const receipts = pgTable(
     processedAt: tstz("processed_at"),
     /** Why the receipt could never be applied (dead letter); NULL when it was. */
     error: text("error"),
+    /**
+     * The partition key: event_time, else when the first delivery arrived. Fixed at the first
+     * delivery and kept in receipt_keys, so a later delivery never needs to derive it again.
+     */
+    receiptTime: tstz("receipt_time").notNull().defaultNow(),
   },
   (t) => [
-    unique("receipts_dedup_key_unique").on(t.dedupKey),
-    // The sweeper looks for receipts that are durable but were never processed.
+    primaryKey({ name: "receipts_pkey", columns: [t.id, t.receiptTime] }),
+    // The sweeper looks for receipts that are durable but were never processed; jobs find their
+    // receipts by id through it too (it is empty in every settled month's partition).
     index("receipts_unprocessed_idx")
       .on(t.id)
       .where(sql`${t.processedAt} is null`),
@@ -54,6 +70,18 @@ export const receipts = pgTable(
     check("receipts_source_check", sql`${t.source} in ('mns', 'http', 'replay')`),
   ],
 );
+
+/**
+ * The dedup keys of `receipts` (unpartitioned): a key is inserted here in the same statement as
+ * its receipt, and only if it was new, so dedup stays exact whichever partition two deliveries
+ * of one receipt would fall into (their bodies may differ in fields the key does not cover, e.g.
+ * a VoiceReport's end_time). Also the index from a key to its receipt's (id, receipt_time).
+ */
+export const receiptKeys = pgTable("receipt_keys", {
+  dedupKey: text("dedup_key").primaryKey(),
+  receiptId: bigint("receipt_id", { mode: "number" }).notNull(),
+  receiptTime: tstz("receipt_time").notNull(),
+});
 
 /** One row per call (outbound: call_id; inbound: biz_id), completed by every receipt and by reconcile. */
 export const calls = pgTable(
@@ -120,11 +148,16 @@ export const calls = pgTable(
   ],
 );
 
-/** In-call states and DTMF (VoiceCallReport), once each. */
+/**
+ * In-call states and DTMF (VoiceCallReport), once each. Partitioned by month of status_time
+ * (NULL status_time: the default partition) in migrations/0005, like receipts; the natural key
+ * contains status_time, so it stays a unique constraint. No primary key: one over a partitioned
+ * table would need status_time, which may be NULL; nothing looks events up by id.
+ */
 export const callEvents = pgTable(
   "call_events",
   {
-    id: bigserial("id", { mode: "number" }).primaryKey(),
+    id: bigserial("id", { mode: "number" }).notNull(),
     callId: text("call_id").notNull(),
     statusCode: text("status_code").notNull(),
     statusTime: tstz("status_time"),

@@ -90,7 +90,10 @@ describe("database schema", () => {
          from pg_constraint where contype in ('u', 'p') and connamespace = 'public'::regnamespace`,
     );
     const defs = rows.map((r) => `${r.table_name} ${r.def}`);
-    expect(defs).toContain("receipts UNIQUE (dedup_key)");
+    // receipts is partitioned by receipt_time, so dedup_key is unique through its unpartitioned
+    // companion receipt_keys (migration 0005, README "Database").
+    expect(defs).toContain("receipt_keys PRIMARY KEY (dedup_key)");
+    expect(defs).toContain("receipts PRIMARY KEY (id, receipt_time)");
     expect(defs).toContain("calls PRIMARY KEY (call_id)");
     expect(defs).toContain(
       "call_events UNIQUE NULLS NOT DISTINCT (call_id, status_code, status_time, dtmf)",
