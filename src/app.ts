@@ -82,7 +82,7 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
         throw err;
       })
     : undefined;
-  const producerRedis = createRedis(config.redisUrl, "producer");
+  const producerRedis = createRedis(config, "producer");
   const queues = createPipelineQueues(config, producerRedis);
   registerQueueMetrics(metrics.registry, [queues.receipts]);
   const intake = createIntake({

@@ -141,9 +141,79 @@ const prodIds = z.preprocess(
     }),
 );
 
+/**
+ * REDIS_URL: one `redis://` URL, or a comma list of them naming the seed nodes of a Redis
+ * Cluster (any few masters; ioredis discovers the rest). Kept as the string it was given.
+ */
+const redisUrls = z.preprocess(
+  emptyAsUndefined,
+  z
+    .string()
+    .default("redis://127.0.0.1:6379")
+    .refine((s) => splitRedisUrls(s).every((u) => isUrlWith(u, ["redis:", "rediss:"])), {
+      message:
+        "must be a redis:// or rediss:// URL, or a comma list of them (the seed nodes of a Redis Cluster)",
+    }),
+);
+
+/** The nodes of REDIS_URL (one for a single Redis, the seeds of a cluster). */
+export function splitRedisUrls(s: string): string[] {
+  return s
+    .split(",")
+    .map((p) => p.trim())
+    .filter(Boolean);
+}
+
+function isUrlWith(s: string, protocols: readonly string[]): boolean {
+  try {
+    return protocols.includes(new URL(s).protocol);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Redis Cluster keeps a multi-key command (every BullMQ script, our limiter) in one slot only
+ * when its keys share a hash tag: the text between the first `{` and the next `}`, non-empty.
+ */
+export function hasHashTag(prefix: string): boolean {
+  return /^[^{]*\{[^}]+\}/.test(prefix);
+}
+
+/** Which calls reconcile queries (VMS_RECONCILE_POLICY); see src/reconcile/selection.ts. */
+export type ReconcilePolicy =
+  | { kind: "all" }
+  /** Only calls without a VoiceReport or whose VoiceReport status is not a success. */
+  | { kind: "incomplete" }
+  /** A share `rate` (0 < rate ≤ 1) of calls, chosen by a hash of call_id. */
+  | { kind: "sample"; rate: number };
+
+const reconcilePolicy = z.preprocess(
+  (v) => (typeof v === "string" ? v.trim().toLowerCase() || undefined : v),
+  z
+    .string()
+    .default("all")
+    .transform((s, ctx): ReconcilePolicy => {
+      if (s === "all" || s === "incomplete") {
+        return { kind: s };
+      }
+      const m = /^(?:sample:)?(\d*\.?\d+)$/.exec(s);
+      const rate = m ? Number(m[1]) : NaN;
+      if (!(rate > 0 && rate <= 1)) {
+        ctx.addIssue({
+          code: "custom",
+          message: `must be all, incomplete, or a sample rate above 0 and at most 1 such as sample:0.1 (VMS_RECONCILE=off queries nothing), got "${s}"`,
+        });
+        return z.NEVER;
+      }
+      return rate === 1 ? { kind: "all" } : { kind: "sample", rate };
+    }),
+);
+
 const envSchema = z.object({
   DATABASE_URL: url("postgres://postgres@127.0.0.1:5432/postgres", ["postgres:", "postgresql:"]),
-  REDIS_URL: url("redis://127.0.0.1:6379", ["redis:", "rediss:"]),
+  REDIS_URL: redisUrls,
+  REDIS_CLUSTER: onOff,
   ALIBABA_CLOUD_ACCESS_KEY_ID: optionalString,
   ALIBABA_CLOUD_ACCESS_KEY_SECRET: optionalString,
   VMS_MNS_QUEUES: mnsQueues,
@@ -155,6 +225,7 @@ const envSchema = z.object({
   VMS_PUSH_HOST: z.preprocess(emptyAsUndefined, z.string().default("0.0.0.0")),
   VMS_PUSH_PORT: intInRange(0, 65535, 8080),
   VMS_PUSH_TOKEN: optionalString,
+  VMS_ADMIN_TOKEN: optionalString,
   VMS_PUSH_BODY_LIMIT_BYTES: intInRange(1024, 100 * 1024 * 1024, 5 * 1024 * 1024),
   VMS_QUEUE_PREFIX: z.preprocess(
     emptyAsUndefined,
@@ -170,6 +241,7 @@ const envSchema = z.object({
   VMS_RECONCILE_QPS: intInRange(1, 100, 50),
   VMS_RECONCILE_PROD_IDS: prodIds,
   VMS_RECONCILE_GIVE_UP_HOURS: intInRange(1, 24 * 30, 24),
+  VMS_RECONCILE_POLICY: reconcilePolicy,
   VMS_SMART_CALL_FORWARD_URL: z.preprocess(
     emptyAsUndefined,
     z
@@ -199,7 +271,10 @@ const envSchema = z.object({
 
 export interface Config {
   databaseUrl: string;
+  /** REDIS_URL as given: one URL, or a comma list of cluster seed nodes. */
   redisUrl: string;
+  /** Use ioredis Cluster: REDIS_URL names several nodes, or REDIS_CLUSTER=on. */
+  redisCluster: boolean;
   /** BullMQ key prefix; hash-tagged by default so every key lands in one Redis Cluster slot. */
   queuePrefix: string;
   credentials: { accessKeyId: string; accessKeySecret: string } | undefined;
@@ -213,12 +288,16 @@ export interface Config {
   };
   apiEndpoint: string;
   push: { host: string; port: number; token: string | undefined; bodyLimitBytes: number };
+  /** VMS_ADMIN_TOKEN: opens the queue board at /admin/queues; the board is off when unset. */
+  adminToken: string | undefined;
   reconcile: {
     enabled: boolean;
     delayMs: number;
     qps: number;
     prodIds: string[];
     giveUpMs: number;
+    /** Which calls are queried; the others end `skipped` with reason `policy`. */
+    policy: ReconcilePolicy;
   };
   smartCall: {
     forwardUrl: string | undefined;
@@ -234,6 +313,7 @@ export interface Config {
 export const SECRET_VARIABLES = [
   "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
   "VMS_PUSH_TOKEN",
+  "VMS_ADMIN_TOKEN",
   "DATABASE_URL",
   "REDIS_URL",
 ] as const;
@@ -273,12 +353,28 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       "  VMS_RECONCILE: on needs ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET",
     );
   }
+  const redisCluster = e.REDIS_CLUSTER ?? splitRedisUrls(e.REDIS_URL).length > 1;
+  if (!redisCluster && splitRedisUrls(e.REDIS_URL).length > 1) {
+    problems.push(
+      "  REDIS_URL: several nodes are a Redis Cluster; REDIS_CLUSTER=off needs exactly one URL",
+    );
+  }
+  if (redisCluster && !hasHashTag(e.VMS_QUEUE_PREFIX)) {
+    problems.push(
+      `  VMS_QUEUE_PREFIX: on a Redis Cluster the prefix needs a {hash tag} so that every key of a queue shares one slot, e.g. {vr}; got "${e.VMS_QUEUE_PREFIX}"`,
+    );
+  }
+  if (e.VMS_ADMIN_TOKEN !== undefined && e.VMS_ADMIN_TOKEN === e.VMS_PUSH_TOKEN) {
+    // The push token is written into Alibaba's console and URLs; it must never open the board.
+    problems.push("  VMS_ADMIN_TOKEN: must differ from VMS_PUSH_TOKEN");
+  }
   if (problems.length > 0) {
     throw new ConfigError(`invalid configuration:\n${problems.join("\n")}`);
   }
   return {
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
+    redisCluster,
     queuePrefix: e.VMS_QUEUE_PREFIX,
     credentials,
     mns: {
@@ -295,12 +391,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       token: e.VMS_PUSH_TOKEN,
       bodyLimitBytes: e.VMS_PUSH_BODY_LIMIT_BYTES,
     },
+    adminToken: e.VMS_ADMIN_TOKEN,
     reconcile: {
       enabled: e.VMS_RECONCILE ?? credentials !== undefined,
       delayMs: e.VMS_RECONCILE_DELAY_SECONDS * SECOND,
       qps: e.VMS_RECONCILE_QPS,
       prodIds: e.VMS_RECONCILE_PROD_IDS,
       giveUpMs: e.VMS_RECONCILE_GIVE_UP_HOURS * HOUR,
+      policy: e.VMS_RECONCILE_POLICY,
     },
     smartCall: {
       forwardUrl: e.VMS_SMART_CALL_FORWARD_URL,
@@ -329,13 +427,15 @@ export function redactUrl(raw: string): string {
 export function describeConfig(config: Config): Record<string, unknown> {
   return {
     databaseUrl: redactUrl(config.databaseUrl),
-    redisUrl: redactUrl(config.redisUrl),
+    redisUrl: splitRedisUrls(config.redisUrl).map(redactUrl).join(","),
+    redisCluster: config.redisCluster,
     queuePrefix: config.queuePrefix,
     accessKeyId: config.credentials ? config.credentials.accessKeyId : "(none)",
     accessKeySecret: config.credentials ? "(set)" : "(none)",
     mns: config.mns,
     apiEndpoint: config.apiEndpoint,
     push: { ...config.push, token: config.push.token === undefined ? "(none)" : "(set)" },
+    adminToken: config.adminToken === undefined ? "(none)" : "(set)",
     reconcile: config.reconcile,
     smartCall: {
       ...config.smartCall,

@@ -4,11 +4,9 @@
  * for --no-apply/--wait a Redis producer connection and the BullMQ queue), applies pending
  * migrations like `run` does, replays, prints one summary line on stdout, and closes everything.
  */
-import type { Redis } from "ioredis";
-
 import { loadConfig } from "../config.js";
 import { AppError, ConfigError, StorageUnavailableError } from "../errors.js";
-import { createRedis } from "../infra/redis.js";
+import { createRedis, type RedisConnection, type RedisTarget } from "../infra/redis.js";
 import { createLogger } from "../logger.js";
 import { createMetrics } from "../ops/metrics.js";
 import { createIntake } from "../pipeline/intake.js";
@@ -68,8 +66,8 @@ export function resolveMode(opts: Pick<ReplayCommandOptions, "apply" | "wait">):
 }
 
 /** Producer connection (fail-fast commands), once it is ready. */
-async function readyRedis(url: string): Promise<Redis> {
-  const redis = createRedis(url, "producer", "voice-receipts-replay");
+async function readyRedis(target: RedisTarget): Promise<RedisConnection> {
+  const redis = createRedis(target, "producer", "voice-receipts-replay");
   try {
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new StorageUnavailableError("redis")), 5000);
@@ -129,7 +127,7 @@ export async function replayCommand(
     connectionTimeoutMillis: 5000,
     applicationName: "voice-receipts replay",
   });
-  let redis: Redis | undefined;
+  let redis: RedisConnection | undefined;
   let queues: PipelineQueues | undefined;
   const abort = new AbortController();
   const onSignal = () => {
@@ -149,7 +147,7 @@ export async function replayCommand(
     if (mode === "apply") {
       queues = noQueues();
     } else {
-      redis = await readyRedis(config.redisUrl);
+      redis = await readyRedis(config);
       queues = createPipelineQueues(config, redis);
     }
     const intake = createIntake({ pool, queues, metrics: createMetrics(), logger });

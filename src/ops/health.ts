@@ -2,9 +2,9 @@
  * Readiness: PostgreSQL answers, the schema is migrated, Redis answers. Each probe has a short
  * timeout so /readyz itself answers within about a second.
  */
-import type { Redis } from "ioredis";
 import type pg from "pg";
 
+import type { RedisConnection } from "../infra/redis.js";
 import { migrationsUpToDate } from "../store/migrate.js";
 
 export interface ReadinessReport {
@@ -22,7 +22,7 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   ]);
 }
 
-export function createReadiness(pool: pg.Pool, redis: Redis) {
+export function createReadiness(pool: pg.Pool, redis: RedisConnection) {
   let migrated = false;
   return async function check(): Promise<ReadinessReport> {
     const checks: ReadinessReport["checks"] = {

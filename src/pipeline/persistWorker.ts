@@ -119,7 +119,7 @@ export function createPersistWorker(deps: PersistWorkerDeps) {
 
   return {
     start() {
-      const connection = createRedis(config.redisUrl, "worker", "voice-receipts-persist");
+      const connection = createRedis(config, "worker", "voice-receipts-persist");
       worker = new Worker(
         QUEUE_NAMES.receipts,
         async (job) => {

@@ -3,9 +3,9 @@
  * connection so an enqueue during a Redis outage errors at once instead of hanging.
  */
 import { Queue } from "bullmq";
-import type { Redis } from "ioredis";
 
 import type { Config } from "../config.js";
+import type { RedisConnection } from "../infra/redis.js";
 import { JOB_CATALOG, QUEUE_NAMES, persistJobId } from "./jobs.js";
 
 export interface PipelineQueues {
@@ -17,7 +17,7 @@ export interface PipelineQueues {
 /** Receipts per persist job: one HTTP push body is up to ~100, larger inputs are split. */
 export const PERSIST_CHUNK = 200;
 
-export function createPipelineQueues(config: Config, connection: Redis): PipelineQueues {
+export function createPipelineQueues(config: Config, connection: RedisConnection): PipelineQueues {
   const receipts = new Queue(QUEUE_NAMES.receipts, {
     connection,
     prefix: config.queuePrefix,

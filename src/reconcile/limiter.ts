@@ -22,7 +22,7 @@
  * Each process has one pump that asks for as many reservations as it has waiters (one round trip
  * for many jobs) and wakes each waiter at its time.
  */
-import type { Redis } from "ioredis";
+import type { RedisConnection } from "../infra/redis.js";
 
 const ACQUIRE = `
 local limit = tonumber(ARGV[1])
@@ -89,7 +89,7 @@ export class LimiterAbortedError extends Error {
 }
 
 export interface SlidingWindowLimiterOptions {
-  redis: Redis;
+  redis: RedisConnection;
   /** Key prefix, e.g. `{vr}:reconcile-limiter` (hash-tagged: all keys in one cluster slot). */
   key: string;
   /** Calls allowed per window. */
@@ -131,9 +131,9 @@ interface Waiter {
   timer?: NodeJS.Timeout;
 }
 
-const defined = new WeakSet<Redis>();
+const defined = new WeakSet<RedisConnection>();
 
-function commands(redis: Redis): { acquire: AcquireFn; pause: PauseFn } {
+function commands(redis: RedisConnection): { acquire: AcquireFn; pause: PauseFn } {
   if (!defined.has(redis)) {
     redis.defineCommand("vrLimiterAcquire", { numberOfKeys: 3, lua: ACQUIRE });
     redis.defineCommand("vrLimiterPause", { numberOfKeys: 1, lua: PAUSE });

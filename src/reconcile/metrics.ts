@@ -16,7 +16,7 @@ export function createReconcileMetrics(registry: Registry) {
     /** One per call settled (or put back) by the reconciler. */
     results: new Counter({
       name: "voice_receipts_reconcile_results_total",
-      help: "Calls handled by the reconciler by result (reconciled, reapplied, retry, not_found, skipped, deferred, stale, missing)",
+      help: "Calls handled by the reconciler by result (reconciled, reapplied, retry, not_found, skipped, policy_skipped, deferred, stale, missing)",
       labelNames: ["result"] as const,
       registers,
     }),

@@ -6,7 +6,7 @@
  * so the out_id prefix is the key. What is learnt lives in one Redis hash that every process
  * reads and adds to, so once a kind is known the common case costs one call.
  */
-import type { Redis } from "ioredis";
+import type { RedisConnection } from "../infra/redis.js";
 
 /** Robot (smart outbound) task calls: `ALICOM_SMART_SAAS^<task>^<id>` (reference §5). */
 export const SAAS_PREFIX = "ALICOM_SMART_SAAS^";
@@ -100,7 +100,7 @@ const SEP = "\t";
  * process keeps a copy refreshed every `refreshMs`; a Redis hiccup only makes it stale.
  */
 export function createProdIdMemory(
-  redis: Redis,
+  redis: RedisConnection,
   hashKey: string,
   refreshMs = 10_000,
 ): ProdIdMemory {

@@ -15,20 +15,31 @@ import {
 import { Reschedule, type DetailApi } from "./detailApi.js";
 import { afterEmptyRound, giveUpAtMs, queryDateMs } from "./policy.js";
 import { planRound, prodIdKey, type ProdIdMemory } from "./prodIds.js";
+import { policySelects } from "./selection.js";
 import type { CallSnapshot } from "./store.js";
 import type { ReconcileWrite } from "./writes.js";
+import type { ReconcilePolicy } from "../config.js";
 import type { Logger } from "../logger.js";
 
 export type Outcome =
   | {
       kind: "done";
-      result: "reconciled" | "reapplied" | "not_found" | "skipped" | "stale" | "missing";
+      result:
+        | "reconciled"
+        | "reapplied"
+        | "not_found"
+        | "skipped"
+        | "policy_skipped"
+        | "stale"
+        | "missing";
     }
   /** Put the job back: `transient` is the job's new failure count; `touchRow` moves due_at. */
   | { kind: "later"; delayMs: number; transient: number; reason: string; touchRow: boolean };
 
 export interface CallReconcilerDeps {
   prodIds: readonly string[];
+  /** VMS_RECONCILE_POLICY; decided when the first query is due (selection.ts). */
+  policy: ReconcilePolicy;
   giveUpMs: number;
   retryBaseMs: number;
   load(callId: string): Promise<CallSnapshot | undefined>;
@@ -152,7 +163,7 @@ export function createCallReconciler(d: CallReconcilerDeps) {
       return done("missing");
     }
     if (call.reconcileStatus === "pending" && call.direction === "inbound") {
-      await d.write({ kind: "skipped", callId });
+      await d.write({ kind: "skipped", callId, reason: "inbound" });
       return done("skipped");
     }
     const reapply = call.reconcileStatus === "reconciled" && call.changed;
@@ -170,6 +181,12 @@ export function createCallReconciler(d: CallReconcilerDeps) {
       return done("reapplied");
     }
 
+    // The policy speaks once, before the first query (an early or put-back job has not asked
+    // yet, so it is asked again then); a call already queried is followed through.
+    if (call.reconcileAttempts === 0 && !policySelects(d.policy, call)) {
+      await d.write({ kind: "skipped", callId, reason: "policy" });
+      return done("policy_skipped");
+    }
     const key = prodIdKey(call.outId);
     const giveUp = giveUpAtMs(call, d.giveUpMs);
     const plan = planRound(d.prodIds, await d.memory.stats(key), {

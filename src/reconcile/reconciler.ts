@@ -9,12 +9,11 @@
 import { setMaxListeners } from "node:events";
 
 import { Queue, type Worker } from "bullmq";
-import type { Redis } from "ioredis";
 import type pg from "pg";
 
 import { createRpcClient } from "../alibaba/openapi.js";
 import type { Config } from "../config.js";
-import { createRedis } from "../infra/redis.js";
+import { closeRedis, createRedis, type RedisConnection } from "../infra/redis.js";
 import type { Logger } from "../logger.js";
 import { createBatcher } from "./batcher.js";
 import { createDetailApi, type DetailApi } from "./detailApi.js";
@@ -25,6 +24,7 @@ import { retryBaseMs } from "./policy.js";
 import { createProdIdMemory } from "./prodIds.js";
 import { createCallReconciler } from "./reconcileCall.js";
 import { createScheduler } from "./scheduler.js";
+import { describePolicy } from "./selection.js";
 import { loadCalls, loadLatestReports, type CallSnapshot } from "./store.js";
 import { concurrencyFor, createReconcileWorker } from "./worker.js";
 import { writeResults, type ReconcileWrite } from "./writes.js";
@@ -59,7 +59,7 @@ export interface Reconciler {
 }
 
 interface Running {
-  redis: Redis;
+  redis: RedisConnection;
   queue: Queue;
   worker: Worker;
   limiter: SlidingWindowLimiter;
@@ -80,7 +80,7 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
   let scheduler: ReturnType<typeof createScheduler> | undefined;
 
   function startWorker(creds: NonNullable<Config["credentials"]>): Running {
-    const redis = createRedis(config.redisUrl, "worker", "voice-receipts-reconcile");
+    const redis = createRedis(config, "worker", "voice-receipts-reconcile");
     const queue = new Queue(RECONCILE_QUEUE, {
       connection: redis,
       prefix: config.queuePrefix,
@@ -124,6 +124,7 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
     });
     const reconcileCall = createCallReconciler({
       prodIds: rc.prodIds,
+      policy: rc.policy,
       giveUpMs: rc.giveUpMs,
       retryBaseMs: retryBaseMs(rc.delayMs),
       load: (id) => reads.add(id),
@@ -177,6 +178,7 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
         pool,
         queue: running?.queue,
         delayMs: rc.delayMs,
+        policy: rc.policy,
         intervalMs: t.scanIntervalMs ?? 1000,
         recoverAfterMs: t.recoverAfterMs ?? 10 * 60_000,
         metrics,
@@ -185,7 +187,13 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
       scheduler.start();
       logger.info(
         rc.enabled && credentials
-          ? { qps: rc.qps, delayMs: rc.delayMs, prodIds: rc.prodIds, giveUpMs: rc.giveUpMs }
+          ? {
+              qps: rc.qps,
+              delayMs: rc.delayMs,
+              prodIds: rc.prodIds,
+              giveUpMs: rc.giveUpMs,
+              policy: describePolicy(rc.policy),
+            }
           : { reason: "VMS_RECONCILE is off (or no credentials)" },
         rc.enabled && credentials
           ? "reconciler started"
@@ -208,7 +216,7 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
       await closing;
       await r.flush();
       await r.queue.close();
-      await r.redis.quit().catch(() => r.redis.disconnect());
+      await closeRedis(r.redis);
     },
   };
 }

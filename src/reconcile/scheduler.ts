@@ -12,10 +12,13 @@
 import type { Queue } from "bullmq";
 import type pg from "pg";
 
+import type { ReconcilePolicy } from "../config.js";
 import type { Logger } from "../logger.js";
 import { RECONCILE_JOB, RECONCILE_JOB_OPTIONS, reconcileJobId } from "./jobs.js";
 import type { ReconcileMetrics } from "./metrics.js";
+import { policySelects } from "./selection.js";
 import {
+  markPolicySkipped,
   markSkipped,
   recoverOverdue,
   scheduleChanged,
@@ -29,6 +32,12 @@ export interface SchedulerOptions {
   /** Absent when reconcile is off: the loop then only marks calls `skipped`. */
   queue: Queue | undefined;
   delayMs: number;
+  /**
+   * VMS_RECONCILE_POLICY. A sample depends on the call_id alone, so the calls it leaves out are
+   * skipped here, without a job; `incomplete` depends on the VoiceReport, which may still come,
+   * so it is left to the job when the call is due (reconcileCall.ts).
+   */
+  policy?: ReconcilePolicy;
   intervalMs: number;
   /** Re-enqueue calls whose job should have run this long ago. */
   recoverAfterMs: number;
@@ -72,6 +81,25 @@ export function createScheduler(o: SchedulerOptions) {
     }
   }
 
+  /**
+   * The rows the sample policy keeps; the others are marked skipped (a crash in between leaves
+   * them scheduled without a job, and the recovery scan's job then skips them).
+   */
+  async function withoutUnsampled(rows: Scheduled[]): Promise<Scheduled[]> {
+    const policy = o.policy;
+    if (policy?.kind !== "sample" || rows.length === 0) {
+      return rows;
+    }
+    const keep = (r: Scheduled) =>
+      policySelects(policy, { callId: r.callId, hasReport: false, statusCode: null });
+    const left = rows.filter((r) => !keep(r)).map((r) => r.callId);
+    if (left.length > 0) {
+      const n = await markPolicySkipped(pool, left);
+      metrics.results.inc({ result: "policy_skipped" }, n);
+    }
+    return rows.filter(keep);
+  }
+
   /** One pass; returns how many calls it touched. */
   async function tick(): Promise<number> {
     let touched = 0;
@@ -93,7 +121,7 @@ export function createScheduler(o: SchedulerOptions) {
     touched += inbound;
     for (let n = SCHEDULE_BATCH; n === SCHEDULE_BATCH && !stopped;) {
       const rows = await scheduleNew(pool, o.delayMs, SCHEDULE_BATCH);
-      await enqueue(rows, "new");
+      await enqueue(await withoutUnsampled(rows), "new");
       n = rows.length;
       touched += n;
     }

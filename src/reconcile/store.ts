@@ -24,6 +24,13 @@ export interface Scheduled {
 const RETURNING = `returning c.call_id as "callId",
   greatest(0, extract(epoch from (c.reconcile_due_at - now())) * 1000)::float8 as "delayMs"`;
 
+/**
+ * Why a call ended `skipped` (calls.reconcile_skip_reason): `policy` (VMS_RECONCILE_POLICY left
+ * it out), `off` (VMS_RECONCILE=off or no credentials), `replay` (replay --no-reconcile),
+ * `inbound` (no CallId the detail API knows).
+ */
+export type SkipReason = "policy" | "off" | "replay" | "inbound";
+
 /** Pending calls that will never be queried: all of them when reconcile is off, else inbound ones. */
 export async function markSkipped(
   pool: pg.Pool,
@@ -31,7 +38,9 @@ export async function markSkipped(
 ): Promise<number> {
   const { rowCount } = await pool.query({
     name: `reconcile-skip-${opts.onlyInbound ? "inbound" : "all"}`,
-    text: `update calls c set reconcile_status = 'skipped', reconcile_due_at = null
+    text: `update calls c set reconcile_status = 'skipped', reconcile_due_at = null,
+                  reconcile_skip_reason = case when c.direction = 'inbound' then 'inbound'
+                                               else 'off' end
              from (select call_id from calls
                     where reconcile_status = 'pending'
                       ${opts.onlyInbound ? "and reconcile_due_at is null and direction = 'inbound'" : ""}
@@ -108,6 +117,21 @@ export async function recoverOverdue(
   return rows;
 }
 
+/**
+ * Scheduled calls the sample policy leaves out: `skipped` (reason `policy`) at once instead of a
+ * job that would only find that out when due. Only still-pending calls change.
+ */
+export async function markPolicySkipped(pool: pg.Pool, callIds: string[]): Promise<number> {
+  const { rowCount } = await pool.query({
+    name: "reconcile-skip-policy",
+    text: `update calls set reconcile_status = 'skipped', reconcile_skip_reason = 'policy',
+                  reconcile_due_at = null
+            where call_id = any($1::text[]) and reconcile_status = 'pending'`,
+    values: [callIds],
+  });
+  return rowCount ?? 0;
+}
+
 /** Undo scheduling when the enqueue failed, so the next scan schedules them again. */
 export async function unschedule(pool: pg.Pool, callIds: string[]): Promise<void> {
   await pool.query(
@@ -130,6 +154,8 @@ export interface CallSnapshot extends CallTimes {
   hangupDirection: string | null;
   reconcileStatus: "pending" | "reconciled" | "not_found" | "skipped";
   reconcileAttempts: number;
+  /** A VoiceReport (the CDR) has been received. */
+  hasReport: boolean;
   prodId: string | null;
   detail: unknown;
   discrepancies: unknown;
@@ -151,6 +177,7 @@ export async function loadCalls(pool: pg.Pool, callIds: string[]): Promise<CallS
                   start_time as "startTime", end_time as "endTime",
                   last_event_time as "lastEventTime", created_at as "createdAt",
                   reconcile_status as "reconcileStatus", reconcile_attempts as "reconcileAttempts",
+                  report_received_at is not null as "hasReport",
                   prod_id as "prodId", detail, discrepancies,
                   (extract(epoch from updated_at) * 1000000)::bigint::text as version,
                   coalesce(updated_at > reconciled_at, false) as changed,

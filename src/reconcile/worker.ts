@@ -5,8 +5,8 @@
  * PostgreSQL down) fails the attempt and BullMQ retries with the catalogue's backoff.
  */
 import { DelayedError, UnrecoverableError, Worker, type Job } from "bullmq";
-import type { Redis } from "ioredis";
 
+import type { RedisConnection } from "../infra/redis.js";
 import type { Logger } from "../logger.js";
 import { RECONCILE_QUEUE, reconcileJobSchema } from "./jobs.js";
 import { LimiterAbortedError } from "./limiter.js";
@@ -15,7 +15,7 @@ import type { Outcome } from "./reconcileCall.js";
 import type { ReconcileWrite } from "./writes.js";
 
 export interface ReconcileWorkerOptions {
-  connection: Redis;
+  connection: RedisConnection;
   prefix: string;
   concurrency: number;
   reconcileCall(callId: string, transient: number, signal: AbortSignal): Promise<Outcome>;

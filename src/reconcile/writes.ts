@@ -6,6 +6,7 @@
 import type pg from "pg";
 
 import type { DetailValues, Discrepancies, JsonObject } from "./detail.js";
+import type { SkipReason } from "./store.js";
 
 /** The `calls` columns the detail speaks for (null = keep what the receipts said). */
 export type DetailColumns = DetailValues;
@@ -30,7 +31,8 @@ export type ReconcileWrite =
   | { kind: "not_found"; callId: string; attempts: number }
   /** Put back without an attempt (throttling, 5xx, refusal): only the due time moves. */
   | { kind: "deferred"; callId: string; delayMs: number }
-  | { kind: "skipped"; callId: string };
+  /** Never queried, for `reason` (see SkipReason). */
+  | { kind: "skipped"; callId: string; reason: SkipReason };
 
 const byCallId = <T extends { callId: string }>(rows: T[]) =>
   rows.sort((a, b) => (a.callId < b.callId ? -1 : a.callId > b.callId ? 1 : 0));
@@ -101,6 +103,7 @@ async function writeSimple(
   const ids = rows.map((r) => r.callId);
   const attempts = rows.map((r) => ("attempts" in r ? r.attempts : 0));
   const delays = rows.map((r) => ("delayMs" in r ? r.delayMs : 0));
+  const reasons = rows.map((r) => ("reason" in r ? r.reason : null));
   const statements = {
     retry: {
       text: `update calls c set reconcile_attempts = u.attempts,
@@ -126,10 +129,12 @@ async function writeSimple(
       values: [ids, delays],
     },
     skipped: {
-      text: `update calls c set reconcile_status = 'skipped', reconcile_due_at = null
-              where c.call_id = any($1::text[]) and c.reconcile_status = 'pending'
+      text: `update calls c set reconcile_status = 'skipped', reconcile_due_at = null,
+                    reconcile_skip_reason = u.reason
+               from unnest($1::text[], $2::text[]) as u(call_id, reason)
+              where c.call_id = u.call_id and c.reconcile_status = 'pending'
              returning c.call_id as "callId"`,
-      values: [ids],
+      values: [ids, reasons],
     },
   } as const;
   const s = statements[kind];

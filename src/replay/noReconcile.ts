@@ -1,6 +1,6 @@
 /**
- * `replay --no-reconcile`: the calls of the replayed receipts get reconcile_status = 'skipped',
- * so the reconciler never spends QueryCallDetailByCallId quota on them (old archives, whose
+ * `replay --no-reconcile`: the calls of the replayed receipts get reconcile_status = 'skipped'
+ * (reconcile_skip_reason = 'replay'), so the reconciler never spends QueryCallDetailByCallId quota on them (old archives, whose
  * details Alibaba may not keep, or calls reconciled elsewhere already).
  *
  * Done from here rather than through intake: before a batch goes to intake, the calls it will
@@ -46,10 +46,11 @@ export async function markCallsSkipped(
   // Sorted like the store's upserts, so concurrent batches lock calls rows in the same order.
   const ids = [...calls.keys()].sort();
   const res = await pool.query(
-    `insert into calls (call_id, direction, reconcile_status)
-     select u.call_id, u.direction, 'skipped'
+    `insert into calls (call_id, direction, reconcile_status, reconcile_skip_reason)
+     select u.call_id, u.direction, 'skipped', 'replay'
        from unnest($1::text[], $2::text[]) as u(call_id, direction)
-     on conflict (call_id) do update set reconcile_status = 'skipped', updated_at = now()
+     on conflict (call_id) do update
+       set reconcile_status = 'skipped', reconcile_skip_reason = 'replay', updated_at = now()
        where calls.reconcile_status = 'pending'`,
     [ids, ids.map((id) => calls.get(id))],
   );

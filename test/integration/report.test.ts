@@ -373,7 +373,7 @@ beforeAll(async () => {
     "update calls set reconcile_status = 'not_found' where call_id = '500000000005^600000000005'",
   );
   await db.pool.query(
-    "update calls set reconcile_status = 'skipped' where call_id = '100000000004^200000000004'",
+    "update calls set reconcile_status = 'skipped', reconcile_skip_reason = 'replay' where call_id = '100000000004^200000000004'",
   );
 });
 
@@ -440,13 +440,17 @@ describe("voice-receipts report", () => {
     await checkAllFormats("robot-tasks", expected, { percent: ["answer_rate"] });
   });
 
-  it("reconcile: calls per reconcile_status and per disagreeing field", async () => {
+  it("reconcile: calls per reconcile_status, per skip reason and per disagreeing field", async () => {
     const total = callFacts().length;
     await checkAllFormats("reconcile", [
       { kind: "reconcile_status", name: "pending", calls: total - 4 },
       { kind: "reconcile_status", name: "reconciled", calls: 2 },
       { kind: "reconcile_status", name: "not_found", calls: 1 },
       { kind: "reconcile_status", name: "skipped", calls: 1 },
+      { kind: "skip_reason", name: "policy", calls: 0 },
+      { kind: "skip_reason", name: "off", calls: 0 },
+      { kind: "skip_reason", name: "replay", calls: 1 },
+      { kind: "skip_reason", name: "inbound", calls: 0 },
       { kind: "discrepancy", name: "duration_seconds", calls: 2 },
       { kind: "discrepancy", name: "status_code", calls: 1 },
     ]);

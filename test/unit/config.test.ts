@@ -118,9 +118,81 @@ describe("loadConfig", () => {
     expect(errorOf({ DATABASE_URL: "mysql://x" }).message).toContain("DATABASE_URL");
   });
 
+  it("reads VMS_ADMIN_TOKEN as a secret that is off by default and must differ from the push token", () => {
+    expect(loadConfig({}).adminToken).toBeUndefined();
+    const token = "admin-token-never-logged";
+    const c = loadConfig({ VMS_ADMIN_TOKEN: token, VMS_PUSH_TOKEN: "push-token" });
+    expect(c.adminToken).toBe(token);
+    expect(JSON.stringify(describeConfig(c))).not.toContain(token);
+    const err = errorOf({ VMS_ADMIN_TOKEN: token, VMS_PUSH_TOKEN: token });
+    expect(err.message).toContain("VMS_ADMIN_TOKEN: must differ from VMS_PUSH_TOKEN");
+    expect(err.message).not.toContain(token);
+  });
+
   it("treats empty variables as unset", () => {
     const c = loadConfig({ VMS_RECONCILE_QPS: "", VMS_PUSH_TOKEN: "  " });
     expect(c.reconcile.qps).toBe(50);
     expect(c.push.token).toBeUndefined();
+  });
+});
+
+describe("loadConfig: Redis Cluster", () => {
+  it("uses a single Redis unless REDIS_URL names several nodes or REDIS_CLUSTER=on", () => {
+    expect(loadConfig({}).redisCluster).toBe(false);
+    const several = loadConfig({ REDIS_URL: "redis://10.0.0.1:7000, redis://10.0.0.2:7000" });
+    expect(several.redisCluster).toBe(true);
+    expect(several.redisUrl).toBe("redis://10.0.0.1:7000, redis://10.0.0.2:7000");
+    expect(
+      loadConfig({ REDIS_URL: "redis://10.0.0.1:7000", REDIS_CLUSTER: "on" }).redisCluster,
+    ).toBe(true);
+  });
+
+  it("refuses a queue prefix without a {hash tag} on a cluster, naming VMS_QUEUE_PREFIX", () => {
+    for (const prefix of ["vr", "{}vr", "vr{", "vr{}x{y}"]) {
+      const err = errorOf({ REDIS_CLUSTER: "on", VMS_QUEUE_PREFIX: prefix });
+      expect(err.message, prefix).toContain("VMS_QUEUE_PREFIX");
+      expect(err.message).toContain("hash tag");
+    }
+    expect(loadConfig({ REDIS_CLUSTER: "on", VMS_QUEUE_PREFIX: "app{vr}" }).queuePrefix).toBe(
+      "app{vr}",
+    );
+    // A single Redis has no slots: any prefix will do.
+    expect(loadConfig({ VMS_QUEUE_PREFIX: "vr" }).queuePrefix).toBe("vr");
+  });
+
+  it("rejects a node that is not a redis URL, and several nodes with REDIS_CLUSTER=off", () => {
+    expect(errorOf({ REDIS_URL: "redis://a:1,http://b:2" }).message).toContain("REDIS_URL");
+    expect(errorOf({ REDIS_URL: "redis://a:1,redis://b:2", REDIS_CLUSTER: "off" }).message).toMatch(
+      /REDIS_URL: several nodes/,
+    );
+  });
+
+  it("keeps every node's password out of the loggable description", () => {
+    const c = loadConfig({ REDIS_URL: "redis://:pw-one@a:1,redis://:pw-two@b:2" });
+    const described = JSON.stringify(describeConfig(c));
+    expect(described).not.toContain("pw-one");
+    expect(described).not.toContain("pw-two");
+    expect(described).toContain("redis://:***@a:1");
+  });
+});
+
+describe("loadConfig: VMS_RECONCILE_POLICY", () => {
+  it("defaults to all and reads incomplete and sample rates", () => {
+    expect(loadConfig({}).reconcile.policy).toEqual({ kind: "all" });
+    const policy = (v: string) => loadConfig({ VMS_RECONCILE_POLICY: v }).reconcile.policy;
+    expect(policy("incomplete")).toEqual({ kind: "incomplete" });
+    expect(policy(" Incomplete ")).toEqual({ kind: "incomplete" });
+    expect(policy("sample:0.1")).toEqual({ kind: "sample", rate: 0.1 });
+    expect(policy("0.25")).toEqual({ kind: "sample", rate: 0.25 });
+    expect(policy(".5")).toEqual({ kind: "sample", rate: 0.5 });
+    expect(policy("1")).toEqual({ kind: "all" });
+  });
+
+  it("names the variable for anything else, including rates of 0 or above 1", () => {
+    for (const v of ["some", "sample:", "sample:0", "0", "1.5", "sample:-0.1", "10%"]) {
+      const err = errorOf({ VMS_RECONCILE_POLICY: v });
+      expect(err.message, v).toContain("VMS_RECONCILE_POLICY");
+      expect(err.message).toContain("all, incomplete, or a sample rate");
+    }
   });
 });

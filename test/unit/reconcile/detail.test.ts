@@ -178,6 +178,7 @@ describe("buildReconciledWrite", () => {
     createdAt: bj("2026-11-25 10:00:50"),
     reconcileStatus: "pending",
     reconcileAttempts: 0,
+    hasReport: true,
     prodId: null,
     detail: null,
     discrepancies: null,
