@@ -16,7 +16,8 @@ import { createRedis } from "./infra/redis.js";
 import type { Logger } from "./logger.js";
 import { createReadiness } from "./ops/health.js";
 import { createMetrics, type Metrics } from "./ops/metrics.js";
-import { registerQueueMetrics } from "./ops/queueMetrics.js";
+import { registerQueueBoard } from "./ops/board.js";
+import { openObservedQueues, registerQueueMetrics } from "./ops/queueMetrics.js";
 import { createIntake, type Intake } from "./pipeline/intake.js";
 import { createPipelineQueues } from "./pipeline/queues.js";
 import { createPersistWorker } from "./pipeline/persistWorker.js";
@@ -84,7 +85,10 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
     : undefined;
   const producerRedis = createRedis(config, "producer");
   const queues = createPipelineQueues(config, producerRedis);
-  registerQueueMetrics(metrics.registry, [queues.receipts]);
+  const observed = openObservedQueues(queues.receipts, producerRedis, config.queuePrefix);
+  registerQueueMetrics(metrics.registry, observed.queues);
+  metrics.reconcileQpsLimit.set(config.reconcile.enabled ? config.reconcile.qps : 0);
+  const adminToken = config.adminToken;
   const intake = createIntake({
     pool,
     queues,
@@ -116,6 +120,13 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
                     logger: logger.child({ component: "smart-call" }),
                     reject: (rows) => intake.reject(rows),
                   }),
+              ]
+            : []),
+          // The queue board, only when VMS_ADMIN_TOKEN is set (src/ops/board.ts).
+          ...(adminToken
+            ? [
+                (app: FastifyInstance) =>
+                  registerQueueBoard(app, { token: adminToken, queues: observed.queues }),
               ]
             : []),
         ],
@@ -235,6 +246,7 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
         if (reconciler) {
           steps.push({ name: "reconciler", run: () => reconciler.stop() });
         }
+        steps.push({ name: "observed-queues", run: () => observed.close() });
         steps.push({ name: "queues", run: () => queues.close() });
         steps.push({
           name: "redis",

@@ -1,7 +1,7 @@
 /**
  * Prometheus metrics. One registry per app instance (tests build several apps in one process).
  */
-import { Counter, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 
 import { createReconcileMetrics } from "../reconcile/metrics.js";
 import { createSmartCallMetrics } from "../smartcall/metrics.js";
@@ -60,8 +60,15 @@ export function createMetrics() {
     "STS tokens fetched from QueryTokenForMnsQueue",
     ["type"],
   );
+  // The dashboards draw reconcile calls/s against this line; set once from the configuration.
+  const reconcileQpsLimit = new Gauge({
+    name: "voice_receipts_reconcile_qps_limit",
+    help: "VMS_RECONCILE_QPS: the cap on QueryCallDetailByCallId requests per second across all processes (0 when reconcile is off)",
+    registers: [registry],
+  });
   return {
     registry,
+    reconcileQpsLimit,
     mnsPolls,
     mnsEmptyPolls,
     mnsMessages,

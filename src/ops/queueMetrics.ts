@@ -2,8 +2,25 @@
  * Queue depth and the age of the oldest waiting job, read from BullMQ when /metrics is
  * scraped (not on a timer: an idle daemon does no work for metrics nobody reads).
  */
-import type { Queue } from "bullmq";
+import { Queue, type ConnectionOptions } from "bullmq";
 import { Gauge, type Registry } from "prom-client";
+
+import { RECONCILE_QUEUE } from "../reconcile/jobs.js";
+
+/**
+ * Every queue of the job catalogue, for observing (metrics, the board): the producer's receipts
+ * queue and a handle on the reconcile queue, which its workers may run in other processes.
+ * The handle shares the producer connection and only reads, unless an operator acts on the board.
+ */
+export function openObservedQueues(
+  receipts: Queue,
+  connection: ConnectionOptions,
+  prefix: string,
+): { queues: Queue[]; close(): Promise<void> } {
+  const reconcile = new Queue(RECONCILE_QUEUE, { connection, prefix });
+  reconcile.on("error", () => {});
+  return { queues: [receipts, reconcile], close: () => reconcile.close() };
+}
 
 export function registerQueueMetrics(registry: Registry, queues: readonly Queue[]): void {
   new Gauge({
