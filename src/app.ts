@@ -96,42 +96,54 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
     logger: logger.child({ component: "intake" }),
   });
 
-  const http = runsIngest
+  // Ingest roles serve the push routes (and health, readiness, metrics) on VMS_PUSH_PORT; a
+  // worker-only process serves just health, readiness and metrics, on VMS_METRICS_PORT if set,
+  // so its reconcile and persistence series can be scraped too.
+  const opsOnly = !runsIngest && config.metricsPort !== undefined;
+  const httpPort = runsIngest ? config.push.port : (config.metricsPort ?? 0);
+  const http = opsOnly
     ? buildHttpServer({
         logger: logger.child({ component: "http" }),
         metrics,
         readiness: createReadiness(pool, producerRedis),
         bodyLimitBytes: config.push.bodyLimitBytes,
-        routes: [
-          (app) =>
-            registerPushRoutes(app, {
-              intake,
-              metrics,
-              token: config.push.token,
-              logger: logger.child({ component: "push" }),
-            }),
-          ...(smartCall
-            ? [
-                (app: FastifyInstance) =>
-                  registerSmartCallRoute(app, {
-                    service: smartCall,
-                    token: config.push.token,
-                    metrics: metrics.smartCall,
-                    logger: logger.child({ component: "smart-call" }),
-                    reject: (rows) => intake.reject(rows),
-                  }),
-              ]
-            : []),
-          // The queue board, only when VMS_ADMIN_TOKEN is set (src/ops/board.ts).
-          ...(adminToken
-            ? [
-                (app: FastifyInstance) =>
-                  registerQueueBoard(app, { token: adminToken, queues: observed.queues }),
-              ]
-            : []),
-        ],
       })
-    : undefined;
+    : runsIngest
+      ? buildHttpServer({
+          logger: logger.child({ component: "http" }),
+          metrics,
+          readiness: createReadiness(pool, producerRedis),
+          bodyLimitBytes: config.push.bodyLimitBytes,
+          routes: [
+            (app) =>
+              registerPushRoutes(app, {
+                intake,
+                metrics,
+                token: config.push.token,
+                logger: logger.child({ component: "push" }),
+              }),
+            ...(smartCall
+              ? [
+                  (app: FastifyInstance) =>
+                    registerSmartCallRoute(app, {
+                      service: smartCall,
+                      token: config.push.token,
+                      metrics: metrics.smartCall,
+                      logger: logger.child({ component: "smart-call" }),
+                      reject: (rows) => intake.reject(rows),
+                    }),
+                ]
+              : []),
+            // The queue board, only when VMS_ADMIN_TOKEN is set (src/ops/board.ts).
+            ...(adminToken
+              ? [
+                  (app: FastifyInstance) =>
+                    registerQueueBoard(app, { token: adminToken, queues: observed.queues }),
+                ]
+              : []),
+          ],
+        })
+      : undefined;
 
   const credentials = config.credentials;
   const mnsConsumer =
@@ -211,7 +223,7 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
         logger.info({ role }, "workers started");
       }
       if (http) {
-        await http.listen({ host: config.push.host, port: options.port ?? config.push.port });
+        await http.listen({ host: config.push.host, port: options.port ?? httpPort });
         const a = http.server.address() as AddressInfo;
         const host = a.family === "IPv6" ? `[${a.address}]` : a.address;
         address = `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${a.port}`;

@@ -30,13 +30,13 @@ const emptyAsUndefined = (v: unknown) => (typeof v === "string" && v.trim() === 
 
 const optionalString = z.preprocess(emptyAsUndefined, z.string().optional());
 
-function intInRange(min: number, max: number, fallback: number) {
+function intInRange<F extends number | undefined>(min: number, max: number, fallback: F) {
   return z.preprocess(
     emptyAsUndefined,
     z
       .string()
       .optional()
-      .transform((s, ctx) => {
+      .transform((s, ctx): number | F => {
         if (s === undefined) {
           return fallback;
         }
@@ -224,6 +224,7 @@ const envSchema = z.object({
   VMS_API_ENDPOINT: endpoint("https://dyvmsapi.aliyuncs.com"),
   VMS_PUSH_HOST: z.preprocess(emptyAsUndefined, z.string().default("0.0.0.0")),
   VMS_PUSH_PORT: intInRange(0, 65535, 8080),
+  VMS_METRICS_PORT: intInRange(0, 65535, undefined),
   VMS_PUSH_TOKEN: optionalString,
   VMS_ADMIN_TOKEN: optionalString,
   VMS_PUSH_BODY_LIMIT_BYTES: intInRange(1024, 100 * 1024 * 1024, 5 * 1024 * 1024),
@@ -288,6 +289,12 @@ export interface Config {
   };
   apiEndpoint: string;
   push: { host: string; port: number; token: string | undefined; bodyLimitBytes: number };
+  /**
+   * VMS_METRICS_PORT: where a `--role worker` process serves /healthz, /readyz and /metrics
+   * (on VMS_PUSH_HOST). Unset: a worker-only process serves no HTTP. Roles with the push
+   * server serve them there and ignore this.
+   */
+  metricsPort: number | undefined;
   /** VMS_ADMIN_TOKEN: opens the queue board at /admin/queues; the board is off when unset. */
   adminToken: string | undefined;
   reconcile: {
@@ -391,6 +398,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       token: e.VMS_PUSH_TOKEN,
       bodyLimitBytes: e.VMS_PUSH_BODY_LIMIT_BYTES,
     },
+    metricsPort: e.VMS_METRICS_PORT,
     adminToken: e.VMS_ADMIN_TOKEN,
     reconcile: {
       enabled: e.VMS_RECONCILE ?? credentials !== undefined,

@@ -28,13 +28,14 @@ afterAll(async () => {
   await deleteKeysWithPrefix(prefix);
 });
 
-function start(role: "ingest" | "worker") {
+function start(role: "ingest" | "worker", env: Record<string, string> = {}) {
   const child = spawnCli(["run", "--role", role], {
     DATABASE_URL: db.url,
     REDIS_URL: inject("redisUrl"),
     VMS_QUEUE_PREFIX: prefix,
     VMS_PUSH_HOST: "127.0.0.1",
     VMS_PUSH_PORT: "0",
+    ...env,
   });
   let out = "";
   child.stdout?.on("data", (d: Buffer) => (out += d.toString()));
@@ -93,7 +94,8 @@ describe("roles in separate processes", () => {
     await new Promise((r) => setTimeout(r, 500));
     expect(await count("processed_at is null")).toBe(10);
 
-    const workers = [start("worker"), start("worker")];
+    // One worker serves health, readiness and metrics on VMS_METRICS_PORT; the other no HTTP.
+    const workers = [start("worker", { VMS_METRICS_PORT: "0" }), start("worker")];
     await Promise.all(
       workers.map((w) =>
         waitFor(() => w.out().includes("workers started"), { timeoutMs: 20_000, what: "a worker" }),
@@ -119,6 +121,16 @@ describe("roles in separate processes", () => {
     for (const name of processedBy) {
       expect(name).toMatch(/^persist@/);
     }
+
+    const metricsUrl = /"url":"(http:\/\/[^"]+)"/.exec(workers[0]!.out())?.[1];
+    expect(metricsUrl).toBeDefined();
+    expect(workers[1]!.out()).not.toContain("http server listening");
+    const metrics = await (await fetch(`${metricsUrl}/metrics`)).text();
+    const applied = [...metrics.matchAll(/^voice_receipts_persisted_total\{[^}]*\} (\d+)/gm)];
+    expect(applied.reduce((n, m) => n + Number(m[1]), 0)).toBeGreaterThan(0);
+    expect((await fetch(`${metricsUrl}/readyz`)).status).toBe(200);
+    // Only the operations routes: a worker accepts no pushes.
+    expect(await push(metricsUrl!, body(1))).toBe(404);
   });
 
   it("SIGTERM to an ingester under load: every acknowledged receipt is durable, then it exits 0", async () => {

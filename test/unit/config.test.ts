@@ -129,6 +129,12 @@ describe("loadConfig", () => {
     expect(err.message).not.toContain(token);
   });
 
+  it("reads VMS_METRICS_PORT (unset by default) as a port", () => {
+    expect(loadConfig({}).metricsPort).toBeUndefined();
+    expect(loadConfig({ VMS_METRICS_PORT: "9464" }).metricsPort).toBe(9464);
+    expect(errorOf({ VMS_METRICS_PORT: "70000" }).message).toContain("VMS_METRICS_PORT");
+  });
+
   it("treats empty variables as unset", () => {
     const c = loadConfig({ VMS_RECONCILE_QPS: "", VMS_PUSH_TOKEN: "  " });
     expect(c.reconcile.qps).toBe(50);
