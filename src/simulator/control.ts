@@ -52,6 +52,8 @@ export interface SimulatorControl {
   /** Load these calls and enqueue all their receipts to MNS; returns the receipts. */
   deliverCallsToMns(calls: readonly SimCall[]): Receipt[];
   injectFault(target: FaultTarget, fault: Fault, count?: number): void;
+  /** Fail this share of the requests to `target` (0 stops it); queued faults come first. */
+  setFailureRate(target: FaultTarget, fault: Fault, rate: number): void;
   setLatency(target: FaultTarget, ms: number): void;
   clearFaults(): void;
   setDetailLag(ms: number): void;
@@ -140,6 +142,7 @@ export function createControl(d: ControlDeps): SimulatorControl {
       return receipts;
     },
     injectFault: (target, fault, count = 1) => d.faults.inject(target, fault, count),
+    setFailureRate: (target, fault, rate) => d.faults.setFailureRate(target, fault, rate),
     setLatency: (target, ms) => d.faults.setLatency(target, ms),
     clearFaults: () => d.faults.clear(),
     setDetailLag(ms) {

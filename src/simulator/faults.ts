@@ -16,6 +16,10 @@ export type Fault =
 export class FaultBox {
   private readonly pending = new Map<FaultTarget, Fault[]>();
   private readonly latency = new Map<FaultTarget, number>();
+  private readonly rates = new Map<
+    FaultTarget,
+    { fault: Fault; rate: number; random: () => number }
+  >();
 
   /** Make the next `count` requests to `target` fail with `fault`. */
   inject(target: FaultTarget, fault: Fault, count = 1): void {
@@ -26,8 +30,25 @@ export class FaultBox {
     this.pending.set(target, list);
   }
 
+  /**
+   * Make each request to `target` fail with `fault` with probability `rate` (0 turns it off),
+   * after any queued faults: "20% 5xx" whatever the request rate (reference §8.4 F4).
+   */
+  setFailureRate(target: FaultTarget, fault: Fault, rate: number, random = Math.random): void {
+    if (rate > 0) {
+      this.rates.set(target, { fault, rate: Math.min(1, rate), random });
+    } else {
+      this.rates.delete(target);
+    }
+  }
+
   take(target: FaultTarget): Fault | undefined {
-    return this.pending.get(target)?.shift();
+    const queued = this.pending.get(target)?.shift();
+    if (queued) {
+      return queued;
+    }
+    const r = this.rates.get(target);
+    return r && r.random() < r.rate ? r.fault : undefined;
   }
 
   setLatency(target: FaultTarget, ms: number): void {
@@ -41,5 +62,6 @@ export class FaultBox {
   clear(): void {
     this.pending.clear();
     this.latency.clear();
+    this.rates.clear();
   }
 }
