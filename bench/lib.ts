@@ -3,8 +3,10 @@
  * "figure / anchor / ratio" form every benchmark prints, and JSON results in bench/results/.
  */
 import { randomBytes } from "node:crypto";
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
 
 import { Redis } from "ioredis";
 import pg from "pg";
@@ -225,4 +227,38 @@ export function numberArg(name: string): number | undefined {
   const i = process.argv.indexOf(`--${name}`);
   const v = i >= 0 ? Number(process.argv[i + 1]) : NaN;
   return Number.isFinite(v) && v > 0 ? v : undefined;
+}
+
+/** True when this module is the script node/tsx was started with (not imported by bench/all.ts). */
+export function isMain(moduleUrl: string): boolean {
+  const script = process.argv[1];
+  if (!script) {
+    return false;
+  }
+  const strip = (p: string) => p.replace(/\.[cm]?[jt]s$/, "");
+  return strip(fileURLToPath(moduleUrl)) === strip(path.resolve(script));
+}
+
+/** Peak resident set (VmHWM) of a live process, in MB; undefined once it has exited. */
+export async function peakRssMb(pid: number | undefined): Promise<number | undefined> {
+  if (pid === undefined) {
+    return undefined;
+  }
+  try {
+    const status = await readFile(`/proc/${pid}/status`, "utf8");
+    const kb = /VmHWM:\s+(\d+) kB/.exec(status)?.[1];
+    return kb === undefined ? undefined : Number(kb) / 1024;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Redis `INFO memory` used_memory, in bytes. */
+export async function redisUsedMemory(url = REDIS_URL): Promise<number> {
+  const redis = new Redis(url);
+  try {
+    return Number(/used_memory:(\d+)/.exec(await redis.info("memory"))?.[1] ?? NaN);
+  } finally {
+    redis.disconnect();
+  }
 }

@@ -5,6 +5,7 @@
  * reference's T7).
  *
  *   npx tsx bench/mns.ts [--messages 50000] [--pollers 4]
+ *   (`run(options)` does the same and returns the figures: bench/all.ts)
  *
  * Target: ratio ≥ 0.8×.
  */
@@ -20,14 +21,19 @@ import {
   benchPrefix,
   createBenchDb,
   dropPrefix,
+  isMain,
   numberArg,
   printFigures,
   REDIS_URL,
   saveResults,
 } from "./lib.js";
 
-const MESSAGES = numberArg("messages") ?? 50_000;
-const POLLERS = numberArg("pollers") ?? 4;
+export interface MnsBenchOptions {
+  /** Backlog size; default 50,000. */
+  messages?: number;
+  /** Long-poll loops (VMS_MNS_CONCURRENCY); default 4. */
+  pollers?: number;
+}
 const LATENCY_MS = 20;
 const QUEUE = "Alicom-Queue-1234567890123456-VoiceReport";
 
@@ -56,7 +62,9 @@ function ask<T>(child: ChildProcess, op: string, extra: Record<string, unknown> 
   });
 }
 
-async function main() {
+export async function run(o: MnsBenchOptions = {}) {
+  const MESSAGES = o.messages ?? 50_000;
+  const POLLERS = o.pollers ?? 4;
   const simChild = fork(new URL("./mnsSim.ts", import.meta.url), { execArgv: ["--import", "tsx"] });
   await new Promise((r) => simChild.once("message", r));
   const run = String(randomInt(1e11, 1e12 - 1));
@@ -140,7 +148,7 @@ async function main() {
     console.log(
       `messages per receive: ${(c.mns.messagesReceived / Math.max(1, c.mns.receiveRequests - 30)).toFixed(1)}; rows ${rows[0]?.n}; redeliveries ${c.mns.redeliveries}; deletes ${c.mns.deletes}`,
     );
-    await saveResults("mns", {
+    const summary = {
       messages: MESSAGES,
       pollers: POLLERS,
       rttMs,
@@ -148,7 +156,9 @@ async function main() {
       theoretical,
       ratio: rate / theoretical,
       rows: rows[0]?.n,
-    });
+    };
+    await saveResults("mns", summary);
+    return summary;
   } finally {
     await app.stop();
     simChild.send({ op: "close" });
@@ -157,4 +167,6 @@ async function main() {
   }
 }
 
-await main();
+if (isMain(import.meta.url)) {
+  await run({ messages: numberArg("messages") ?? 50_000, pollers: numberArg("pollers") ?? 4 });
+}

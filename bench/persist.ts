@@ -9,6 +9,7 @@
  *
  *   npx tsx bench/persist.ts [--calls 10000] [--workers 1] [--rounds 2]
  *   BENCH_CPU_PROF=/tmp/prof npx tsx bench/persist.ts     # CPU profile of the worker process
+ *   (`run(options)` does the same and returns the figures: bench/all.ts)
  *
  * Each round has its own receipts and its own anchor passes; figures are the best round (on a
  * shared machine interference only ever slows a round down). CPU per receipt (worker,
@@ -38,9 +39,12 @@ import {
   cpuSnapshot,
   createBenchDb,
   dropPrefix,
+  isMain,
   numberArg,
+  peakRssMb,
   printFigures,
   REDIS_URL,
+  redisUsedMemory,
   saveResults,
   voiceCallReports,
   voiceRecordReport,
@@ -48,9 +52,19 @@ import {
 } from "./lib.js";
 import { profileArgs, startChild } from "./load.js";
 
-const CALLS = numberArg("calls") ?? 10_000;
-const WORKERS = numberArg("workers") ?? 1;
-const ROUNDS = numberArg("rounds") ?? 2;
+export interface PersistBenchOptions {
+  /** Calls per round (5 receipts each); default 10,000. */
+  calls?: number;
+  /** Worker processes; default 1. */
+  workers?: number;
+  /** Default 2. */
+  rounds?: number;
+}
+
+// Set by run(); module-level so the helpers below read them as before.
+let CALLS = 10_000;
+let WORKERS = 1;
+let ROUNDS = 2;
 const CHUNK = 100;
 const INTAKE_IN_FLIGHT = 8;
 const ANCHOR_BATCH = 1000;
@@ -283,6 +297,9 @@ interface Round {
   anchor1: number;
   anchor4: number;
   cpu: Record<string, number>;
+  /** Redis used_memory growth while the round's receipts sat queued, per receipt. */
+  redisBytesPerQueuedReceipt: number;
+  workerPeakRssMb: (number | undefined)[];
 }
 
 /** One round: fill through the intake, anchor passes, then a timed drain by fresh workers. */
@@ -291,7 +308,9 @@ async function runRound(db: BenchDb, prefix: string): Promise<Round> {
   const total = batches.reduce((s, b) => s + b.items.length, 0);
   const anchorInput = anchorBatches(byType);
   const before = await count(db.pool, "select count(*)::int as n from receipts");
+  const memoryBefore = await redisUsedMemory();
   const intakeSeconds = await fill(db.url, prefix, batches);
+  const redisBytesPerQueuedReceipt = ((await redisUsedMemory()) - memoryBefore) / total;
   const queued = await count(db.pool, "select count(*)::int as n from receipts");
   if (queued - before !== total) {
     throw new Error(`expected ${total} new durable receipts, found ${queued - before}`);
@@ -365,13 +384,18 @@ async function runRound(db: BenchDb, prefix: string): Promise<Round> {
       anchor1,
       anchor4,
       cpu: cpuBetween(cpuBefore, cpuAfter, labels),
+      redisBytesPerQueuedReceipt,
+      workerPeakRssMb: await Promise.all(workers.map((w) => peakRssMb(w.child.pid))),
     };
   } finally {
     await Promise.all(workers.map((w) => w.stop()));
   }
 }
 
-async function main() {
+export async function run(o: PersistBenchOptions = {}) {
+  CALLS = o.calls ?? 10_000;
+  WORKERS = o.workers ?? 1;
+  ROUNDS = o.rounds ?? 2;
   const db = await createBenchDb();
   const prefix = benchPrefix();
   try {
@@ -452,7 +476,7 @@ async function main() {
     console.log(
       `CPU during the drains, µs per receipt: worker ${usPer("worker")}, postgres backends of this db ${usPer("postgres (this db)")} (+ rest of postgres ${usPer("postgres")}), redis ${usPer("redis-server")}, bench (polling) ${usPer("bench")}; other processes ${usPer("other")} (machine busy ${Math.round(100 * busy)}% of ${cores} cores)`,
     );
-    await saveResults("persist", {
+    const summary = {
       receipts: total,
       rounds: ROUNDS,
       workers: WORKERS,
@@ -472,7 +496,14 @@ async function main() {
         other: usPer("other"),
       },
       rows,
-    });
+      redisBytesPerQueuedReceipt: Math.min(...results.map((r) => r.redisBytesPerQueuedReceipt)),
+      workerPeakRssMb: Math.max(...results.flatMap((r) => r.workerPeakRssMb.map((m) => m ?? 0))),
+    };
+    console.log(
+      `Redis memory per queued receipt (used_memory growth over the queued backlog): ${Math.round(summary.redisBytesPerQueuedReceipt)} B; worker peak RSS ${Math.round(summary.workerPeakRssMb)} MB`,
+    );
+    await saveResults("persist", summary);
+    return summary;
   } finally {
     await cleanUp(
       () => db.drop(),
@@ -481,4 +512,10 @@ async function main() {
   }
 }
 
-await main();
+if (isMain(import.meta.url)) {
+  await run({
+    calls: numberArg("calls") ?? 10_000,
+    workers: numberArg("workers") ?? 1,
+    rounds: numberArg("rounds") ?? 2,
+  });
+}

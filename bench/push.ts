@@ -3,6 +3,8 @@
  * next to a bare node:http server that only parses the same bodies, measured in the same run;
  * then p99 latency at half the product's maximum rate (open model).
  *
+ * `run(options)` does the same and returns the figures (bench/all.ts).
+ *
  *   npx tsx bench/push.ts [--seconds 5] [--rounds 2] [--rate <req/s for the latency run>]
  *   BENCH_CPU_PROF=/tmp/prof npx tsx bench/push.ts     # CPU profile of the daemon
  *
@@ -24,7 +26,9 @@ import {
   cpuSnapshot,
   createBenchDb,
   dropPrefix,
+  isMain,
   numberArg,
+  peakRssMb,
   printFigures,
   REDIS_URL,
   saveResults,
@@ -32,10 +36,19 @@ import {
 } from "./lib.js";
 import { closedLoop, openModel, percentile, profileArgs, startChild } from "./load.js";
 
-const seconds = numberArg("seconds") ?? 5;
-const rounds = numberArg("rounds") ?? 2;
-/** Open-model rate in requests/s; default half the measured maximum. */
-const fixedRate = numberArg("rate");
+export interface PushBenchOptions {
+  /** Seconds per round; default 5. */
+  seconds?: number;
+  /** Rounds of anchor and product each; default 2. */
+  rounds?: number;
+  /** Open-model rate in requests/s; default half the measured maximum. */
+  rate?: number | undefined;
+}
+
+// Set by run(); module-level so the helpers below read them as before.
+let seconds = 5;
+let rounds = 2;
+let fixedRate: number | undefined;
 const PER_BODY = 100;
 const CONNECTIONS = 32;
 
@@ -49,7 +62,10 @@ function makeBodies(count: number): string[] {
 /** Enough unique bodies that the product never sees a duplicate during one round. */
 const bodiesPerRound = () => makeBodies(Math.max(3000, seconds * 600));
 
-async function main() {
+export async function run(o: PushBenchOptions = {}) {
+  seconds = o.seconds ?? 5;
+  rounds = o.rounds ?? 2;
+  fixedRate = o.rate;
   const db = await createBenchDb();
   const prefix = benchPrefix();
   const bare = await startChild(["bench/bareServer.ts"], {});
@@ -127,6 +143,7 @@ async function main() {
     );
     non2xx += half.non2xx;
     const { rows } = await db.pool.query<{ n: number }>("select count(*)::int as n from receipts");
+    const daemonPeakRssMb = await peakRssMb(product.child.pid);
 
     printFigures("push: POST /push/VoiceReport, 100 receipts per body, 200 after durable accept", [
       {
@@ -158,7 +175,7 @@ async function main() {
     console.log(
       `CPU during the anchor's rounds, µs per receipt: bare server ${barePer("bare server")}, load generator ${barePer("load generator")} (the generator shares the 2 cores: it bounds the anchor, not the product)`,
     );
-    await saveResults("push", {
+    const summary = {
       bareRate,
       productRate,
       ratio: productRate / bareRate,
@@ -178,7 +195,10 @@ async function main() {
         loadGenerator: usPer("load generator"),
         other: usPer("other"),
       },
-    });
+      daemonPeakRssMb,
+    };
+    await saveResults("push", summary);
+    return summary;
   } finally {
     await bare.stop();
     await product.stop();
@@ -189,4 +209,10 @@ async function main() {
   }
 }
 
-await main();
+if (isMain(import.meta.url)) {
+  await run({
+    seconds: numberArg("seconds") ?? 5,
+    rounds: numberArg("rounds") ?? 2,
+    rate: numberArg("rate"),
+  });
+}

@@ -5,6 +5,7 @@
  * sliding second, throttled answers. Bounded to ~60 s.
  *
  *   npx tsx bench/reconcile.ts [--qps 100] [--seconds 35] [--nice 0]
+ *   (`run(options)` does the same and returns the figures: bench/all.ts)
  *
  * The simulator stamps each request after its 200 ms latency timer, in this process; on a
  * busy 2-core machine that timer fires late now and then and compresses the stamps. `--nice N`
@@ -20,20 +21,31 @@ import {
   benchPrefix,
   createBenchDb,
   dropPrefix,
+  isMain,
   numberArg,
+  peakRssMb,
   printFigures,
   REDIS_URL,
   saveResults,
 } from "./lib.js";
 import { startChild } from "./load.js";
 
-const QPS = numberArg("qps") ?? Number(process.env.VMS_RECONCILE_QPS ?? 100);
-const SECONDS = numberArg("seconds") ?? 35;
 const LATENCY_MS = 200;
-const NICE = numberArg("nice") ?? 0;
 const WORKERS = 2;
 
-async function main() {
+export interface ReconcileBenchOptions {
+  /** Quota (VMS_RECONCILE_QPS and the simulator's limit); default 100. */
+  qps?: number;
+  /** Calls = qps × seconds; default 35. */
+  seconds?: number;
+  /** CPU niceness of the workers; default 0. */
+  nice?: number;
+}
+
+export async function run(o: ReconcileBenchOptions = {}) {
+  const QPS = o.qps ?? 100;
+  const SECONDS = o.seconds ?? 35;
+  const NICE = o.nice ?? 0;
   const sim = await startSimulator({ detailLagMs: 0, detailQps: QPS });
   sim.control.setLatency("detail", LATENCY_MS);
   const db = await createBenchDb();
@@ -91,6 +103,7 @@ async function main() {
   }
 
   const samples: Array<{ at: number; calls: number; reconciled: number }> = [];
+  let workerPeakRssMb: (number | undefined)[] = [];
   const deadline = Date.now() + 55_000;
   try {
     for (;;) {
@@ -109,6 +122,7 @@ async function main() {
       await new Promise((r) => setTimeout(r, 250));
     }
   } finally {
+    workerPeakRssMb = await Promise.all(workers.map((w) => peakRssMb(w.child.pid)));
     await Promise.all(workers.map((w) => w.stop()));
   }
 
@@ -161,7 +175,7 @@ async function main() {
   console.log(
     `reconciled ${done}/${calls.length}; API calls ${c.calls} (${(c.calls / Math.max(1, done)).toFixed(3)} per call, ${c.emptyData} empty while learning ProdIds)`,
   );
-  await saveResults("reconcile", {
+  const summary = {
     qps: QPS,
     latencyMs: LATENCY_MS,
     workers: WORKERS,
@@ -171,7 +185,9 @@ async function main() {
     sustainedCallsPerSecond: sustained,
     reconciledPerSecond: reconciledRate,
     simulator: c,
-  });
+    workerPeakRssMb,
+  };
+  await saveResults("reconcile", summary);
 
   await sim.close();
   await db.drop();
@@ -179,9 +195,16 @@ async function main() {
   if (done < calls.length) {
     process.exitCode = 1;
   }
+  return summary;
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
+if (isMain(import.meta.url)) {
+  run({
+    qps: numberArg("qps") ?? Number(process.env.VMS_RECONCILE_QPS ?? 100),
+    seconds: numberArg("seconds") ?? 35,
+    nice: numberArg("nice") ?? 0,
+  }).catch((err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  });
+}
