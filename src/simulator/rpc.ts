@@ -82,18 +82,52 @@ export class RpcService {
       );
       return;
     }
+    // Like Alibaba's gateway, admit and count a request (signature, flow control) when it
+    // arrives and let the latency delay only the answer. Counting after the delay let late
+    // timers on a busy machine bunch the stamps together: the sliding-second figures showed
+    // bursts the client never sent.
+    const reply = await this.answer(action, req, res, {
+      actionName,
+      params,
+      requestId,
+      query,
+      form,
+      url,
+      body,
+    });
     const latency = this.faults.latencyMs(action.target);
     if (latency > 0) {
       await sleep(latency);
     }
+    reply();
+  }
+
+  /** Runs the request now; returns how to answer it once its latency has passed. */
+  private async answer(
+    action: RpcAction,
+    req: IncomingMessage,
+    res: ServerResponse,
+    r: {
+      actionName: string;
+      params: Map<string, string>;
+      requestId: string;
+      query: [string, string][];
+      form: [string, string][];
+      url: URL;
+      body: Buffer;
+    },
+  ): Promise<() => void> {
+    const { requestId } = r;
+    const fail = (status: number, code: string, message: string) => () =>
+      sendJson(res, status, { Code: code, Message: message, RequestId: requestId });
     const auth = verifyRpcRequest(
       {
         method: req.method ?? "GET",
-        pathname: url.pathname,
-        query,
-        form,
+        pathname: r.url.pathname,
+        query: r.query,
+        form: r.form,
         headers: req.headers,
-        body,
+        body: r.body,
       },
       this.credentials,
       this.nonces,
@@ -101,30 +135,33 @@ export class RpcService {
     );
     if (!auth.ok) {
       this.counters.rpcAuthFailures++;
-      this.logger?.debug({ action: actionName, code: auth.code }, "simulator: RPC request refused");
-      fail(auth.status, auth.code, auth.message);
-      return;
+      this.logger?.debug(
+        { action: r.actionName, code: auth.code },
+        "simulator: RPC request refused",
+      );
+      return fail(auth.status, auth.code, auth.message);
     }
     try {
-      const result = await action.handle({ params, key: auth.key, requestId });
-      if (res.destroyed) {
-        return;
-      }
-      sendJson(res, 200, { ...result, RequestId: requestId });
+      const result = await action.handle({ params: r.params, key: auth.key, requestId });
+      return () => {
+        if (!res.destroyed) {
+          sendJson(res, 200, { ...result, RequestId: requestId });
+        }
+      };
     } catch (err) {
       if (err instanceof DropConnection) {
-        req.socket.destroy();
-        return;
+        return () => req.socket.destroy();
       }
       if (err instanceof GarbageResponse) {
-        res.writeHead(err.status, { "content-type": "text/html" });
-        res.end("<html><body><h1>Bad Gateway</h1></body></html>");
-        return;
+        return () => {
+          res.writeHead(err.status, { "content-type": "text/html" });
+          res.end("<html><body><h1>Bad Gateway</h1></body></html>");
+        };
       }
       if (!(err instanceof RpcError)) {
         throw err;
       }
-      fail(err.status, err.code, err.message);
+      return fail(err.status, err.code, err.message);
     }
   }
 }
