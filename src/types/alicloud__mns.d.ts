@@ -74,6 +74,18 @@ declare module "@alicloud/mns" {
 
   class MNSClient {
     constructor(accountId: string, options: MNSClient.Options);
+    /**
+     * Every call goes through here; `opts` reach httpx.request (e.g. `agent`, `timeout`).
+     * Internal to the SDK but stable since 1.0; src/sources/mns/mnsClient.ts wraps it.
+     */
+    request(
+      method: string,
+      resource: string,
+      type: string,
+      body: string | Buffer,
+      attentions?: string[],
+      opts?: Record<string, unknown>,
+    ): Promise<MNSClient.Response<unknown>>;
     createQueue(
       name: string,
       attributes?: Record<string, string | number>,

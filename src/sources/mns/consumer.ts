@@ -7,7 +7,7 @@
  * rejected_receipts and then deleted (retrying it cannot succeed). If intake fails (PostgreSQL or
  * Redis down), nothing is deleted: the messages reappear after their visibility timeout.
  */
-import MNSClient from "@alicloud/mns";
+import type MNSClient from "@alicloud/mns";
 import { ExponentialBackoff, type IBackoff } from "cockatiel";
 
 import type { MnsQueueConfig } from "../../config.js";
@@ -16,6 +16,7 @@ import type { Logger } from "../../logger.js";
 import type { Metrics } from "../../ops/metrics.js";
 import type { Intake, IntakeItem } from "../../pipeline/intake.js";
 import type { RejectedRow } from "../../store/receiptsStore.js";
+import { mnsClientFactory } from "./mnsClient.js";
 import { classifyMnsError, configHint, mnsErrorCode } from "./mnsErrors.js";
 import type { StsCredentials, TokenProvider } from "./tokens.js";
 
@@ -55,8 +56,8 @@ export function createMnsConsumer(options: MnsConsumerOptions) {
   const { intake, metrics, tokens } = options;
   const abort = new AbortController();
   const loops: Promise<void>[] = [];
+  const factory = mnsClientFactory(options.endpoint, options.waitSeconds);
   const clients = new Map<string, MNSClient>();
-  const accountId = /^https?:\/\/(\d+)\./.exec(options.endpoint)?.[1] ?? "0";
   const stopped = new Promise<undefined>((resolve) =>
     abort.signal.addEventListener("abort", () => resolve(undefined), { once: true }),
   );
@@ -65,16 +66,7 @@ export function createMnsConsumer(options: MnsConsumerOptions) {
     let c = clients.get(creds.securityToken);
     if (!c) {
       clients.clear(); // the old token's client is no longer useful
-      c = new MNSClient(accountId, {
-        accessKeyId: creds.accessKeyId,
-        accessKeySecret: creds.accessKeySecret,
-        securityToken: creds.securityToken,
-        endpoint: options.endpoint,
-        // The SDK's connectTimeout is a socket-idle timer that would race a 30 s long poll
-        // (mns-wire-protocol §6.4).
-        connectTimeout: (options.waitSeconds + 5) * 1000,
-        readTimeout: (options.waitSeconds + 10) * 1000,
-      });
+      c = factory.create(creds);
       clients.set(creds.securityToken, c);
     }
     return c;
@@ -280,6 +272,7 @@ export function createMnsConsumer(options: MnsConsumerOptions) {
     async stop() {
       abort.abort();
       await Promise.all(loops);
+      factory.close();
     },
   };
 }
