@@ -14,10 +14,8 @@
  * Peak RSS (VmHWM) of every child is read before it is stopped. bench/scale.ts runs this with
  * other ingester/worker counts.
  */
-import { normalizeReceipt } from "../src/domain/receipt.js";
 import { daemonEnvFor, SIMULATED_QUEUES } from "../src/simulator/daemonEnv.js";
 import {
-  createCallGenerator,
   createPushClient,
   groupByType,
   receiptsForCall,
@@ -26,6 +24,8 @@ import {
 } from "../src/simulator/index.js";
 import {
   benchPrefix,
+  dedupKeys,
+  pastCalls,
   cleanUp,
   createBenchDb,
   dropPrefix,
@@ -103,23 +103,12 @@ export async function run(o: E2eOptions = {}) {
     for (let i = 0; i < ingesters; i++) {
       children.push(await startChild(["src/cli.ts", "run", "--role", "ingest"], env));
     }
-    // All ended in the past, so their detail is visible at once (lag 0).
-    const generated = createCallGenerator({
-      seed: 11,
-      startTime: Date.now() - 3 * 3600_000,
-      meanGapMs: Math.min(3000, 3600_000 / calls),
-    }).generate(calls);
+    const generated = pastCalls(calls, 11);
     sim.control.loadCalls(generated);
     const toMns: Receipt[] = [];
     const toPush: Receipt[] = [];
     generated.forEach((c, i) => (i % 2 === 0 ? toMns : toPush).push(...receiptsForCall(c)));
-    const keys = new Set<string>();
-    for (const r of [...toMns, ...toPush]) {
-      const n = normalizeReceipt(r.messageType, r.body);
-      if (n.ok) {
-        keys.add(n.receipt.dedupKey);
-      }
-    }
+    const keys = dedupKeys([...toMns, ...toPush]);
     const outbound = generated.filter((c) => c.kind !== "inbound").length;
 
     // Phase A: deliver to the ingesters only.
@@ -207,7 +196,9 @@ export async function run(o: E2eOptions = {}) {
         name: "receipts applied by the workers (queued backlog → rows)",
         unit: "receipts/s",
         value: summary.persistPerSecond,
-        anchorName: o.persistAnchor?.name ?? "none measured here (bench/all.ts: raw UNNEST)",
+        anchorName:
+          o.persistAnchor?.name ??
+          "raw UNNEST is measured by bench/persist.ts; npm run bench pairs them",
         anchor: o.persistAnchor?.value ?? NaN,
       },
     ];

@@ -15,7 +15,6 @@
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 
-import { normalizeReceipt } from "../src/domain/receipt.js";
 import {
   RECONCILE_JOB,
   RECONCILE_JOB_OPTIONS,
@@ -24,7 +23,6 @@ import {
 } from "../src/reconcile/jobs.js";
 import { daemonEnvFor } from "../src/simulator/daemonEnv.js";
 import {
-  createCallGenerator,
   createPushClient,
   groupByType,
   receiptsForCall,
@@ -32,6 +30,8 @@ import {
 } from "../src/simulator/index.js";
 import {
   benchPrefix,
+  dedupKeys,
+  pastCalls,
   type BenchDb,
   cleanUp,
   createBenchDb,
@@ -204,22 +204,10 @@ export async function run(o: { calls?: number; reconcile?: boolean } = {}) {
     children.push(ingest);
     // Empty tables with this month's partitions (made by the daemon at start): the baseline.
     const empty = await tableSizes(db);
-    // All ended in the past (as in bench/e2e.ts): the simulator's own generator spaces calls 3 s
-    // apart from an hour ago, so beyond ~1,200 calls some would end in the future and their
-    // detail would (correctly) never be visible.
-    const generated = createCallGenerator({
-      seed: 42,
-      startTime: Date.now() - 3 * 3600_000,
-      meanGapMs: Math.min(3000, 3600_000 / calls),
-    }).generate(calls);
+    const generated = pastCalls(calls, 42);
     sim.control.loadCalls(generated);
     const receipts = generated.flatMap((c) => receiptsForCall(c));
-    const keys = new Set(
-      receipts.flatMap((r) => {
-        const n = normalizeReceipt(r.messageType, r.body);
-        return n.ok ? [n.receipt.dedupKey] : [];
-      }),
-    );
+    const keys = dedupKeys(receipts);
     const outbound = generated.filter((c) => c.kind !== "inbound").length;
     const client = createPushClient({ url: `${ingest.url}/push/{messageType}`, timeoutMs: 30_000 });
     for (const [type, bodies] of groupByType(receipts)) {

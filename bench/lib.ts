@@ -11,6 +11,8 @@ import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
 import pg from "pg";
 
+import { normalizeReceipt } from "../src/domain/receipt.js";
+import { createCallGenerator, type Receipt, type SimCall } from "../src/simulator/index.js";
 import { runMigrations } from "../src/store/migrate.js";
 
 export const DATABASE_URL =
@@ -91,7 +93,11 @@ export interface Figure {
 export function printFigures(title: string, figures: Figure[]): void {
   console.log(`\n== ${title}  (${os.cpus().length} cores, node ${process.version})`);
   for (const f of figures) {
-    const ratio = f.anchor > 0 ? f.value / f.anchor : NaN;
+    if (!(f.anchor > 0)) {
+      console.log(`${f.name}: ${fmt(f.value)} ${f.unit} | no anchor in this run: ${f.anchorName}`);
+      continue;
+    }
+    const ratio = f.value / f.anchor;
     console.log(
       `${f.name}: ${fmt(f.value)} ${f.unit} | anchor ${f.anchorName}: ${fmt(f.anchor)} ${f.unit} | ratio ${ratio.toFixed(3)}×${f.target ? ` (target ${f.target})` : ""}`,
     );
@@ -261,4 +267,29 @@ export async function redisUsedMemory(url = REDIS_URL): Promise<number> {
   } finally {
     redis.disconnect();
   }
+}
+
+/**
+ * `count` simulated calls that all ended in the past, so their detail is visible at once (lag 0).
+ * The simulator's own generator (`control.generateCalls`) spaces calls 3 s apart from an hour
+ * ago: beyond ~1,200 calls some would end in the future and (correctly) never be reconciled.
+ */
+export function pastCalls(count: number, seed: number): SimCall[] {
+  return createCallGenerator({
+    seed,
+    startTime: Date.now() - 3 * 3600_000,
+    meanGapMs: Math.min(3000, 3600_000 / count),
+  }).generate(count);
+}
+
+/** The distinct dedup keys of these receipts: the rows `receipts` must end up with. */
+export function dedupKeys(receipts: Iterable<Receipt>): Set<string> {
+  const keys = new Set<string>();
+  for (const r of receipts) {
+    const n = normalizeReceipt(r.messageType, r.body);
+    if (n.ok) {
+      keys.add(n.receipt.dedupKey);
+    }
+  }
+  return keys;
 }
