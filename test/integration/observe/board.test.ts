@@ -218,6 +218,12 @@ describe("the queue board at /admin/queues", () => {
           .first()
           .waitFor();
       }
+      // The overview fills in after the sidebar: the picture must show the queues' cards.
+      await page.getByText("Loading...").first().waitFor({ state: "hidden" });
+      await page
+        .getByText(/^\d+ Jobs$/)
+        .first()
+        .waitFor();
       await mkdir(IMG_DIR, { recursive: true });
       await page.screenshot({ path: join(IMG_DIR, "queue-board.png") });
 
