@@ -14,6 +14,8 @@
  * Peak RSS (VmHWM) of every child is read before it is stopped. bench/scale.ts runs this with
  * other ingester/worker counts.
  */
+import { monitorEventLoopDelay } from "node:perf_hooks";
+
 import { daemonEnvFor, SIMULATED_QUEUES } from "../src/simulator/daemonEnv.js";
 import {
   createPushClient,
@@ -142,7 +144,11 @@ export async function run(o: E2eOptions = {}) {
     const redisBytesPerQueuedReceipt = ((await redisUsedMemory()) - memoryBefore) / keys.size;
     await Promise.all(clients.map((c) => c.close()));
 
-    // Phase B: workers apply and reconcile the backlog.
+    // Phase B: workers apply and reconcile the backlog. The simulator answers in this process:
+    // when its event loop stalls, requests that arrived apart are counted together, which the
+    // sliding-second figure of the detail API shows as a burst the workers never sent.
+    const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+    loopDelay.enable();
     const started = await Promise.all(
       Array.from({ length: workers }, () =>
         startChild(["src/cli.ts", "run", "--role", "worker"], env, { ready: /"workers started"/ }),
@@ -170,6 +176,7 @@ export async function run(o: E2eOptions = {}) {
         peakRssMb: await peakRssMb(c.child.pid),
       })),
     );
+    loopDelay.disable();
     const detail = sim.control.counters().detail;
     const summary = {
       calls,
@@ -190,6 +197,8 @@ export async function run(o: E2eOptions = {}) {
       detailCalls: detail.calls,
       detailMaxPerSecond: detail.maxAttemptsPerSecond,
       throttled: detail.throttled,
+      /** Longest stall of this process's event loop (the simulator's) in phase B, ms. */
+      simulatorLoopStallMaxMs: loopDelay.max / 1e6,
     };
     const figures: Figure[] = [
       {
@@ -224,7 +233,7 @@ export async function run(o: E2eOptions = {}) {
       figures,
     );
     console.log(
-      `ingest (push + MNS → durable, no worker running) ${Math.round(summary.ingestPerSecond)} receipts/s; end to end ${summary.endToEndSeconds.toFixed(1)} s; Redis ${Math.round(redisBytesPerQueuedReceipt)} B per queued receipt; detail API ${detail.calls} calls, max ${detail.maxAttemptsPerSecond} in a second, ${detail.throttled} throttled; peak RSS ${peakRss.map((p) => `${p.process} ${Math.round(p.peakRssMb ?? NaN)} MB`).join(", ")}`,
+      `ingest (push + MNS → durable, no worker running) ${Math.round(summary.ingestPerSecond)} receipts/s; end to end ${summary.endToEndSeconds.toFixed(1)} s; Redis ${Math.round(redisBytesPerQueuedReceipt)} B per queued receipt; detail API ${detail.calls} calls, max ${detail.maxAttemptsPerSecond} in a second, ${detail.throttled} throttled, simulator event loop stalled up to ${Math.round(summary.simulatorLoopStallMaxMs)} ms; peak RSS ${peakRss.map((p) => `${p.process} ${Math.round(p.peakRssMb ?? NaN)} MB`).join(", ")}`,
     );
     await saveResults(`e2e-${ingesters}i-${workers}w`, summary);
     return summary;

@@ -520,7 +520,7 @@ async function main() {
   const rcSeconds = rc.endToEndSeconds - rc.receipts / rc.ingestPerSecond;
   const requestsPerSecond = rc.detailCalls / rcSeconds;
   console.log(
-    `\n== reconcile quota across 4 worker processes (${rc.calls} calls): QueryCallDetailByCallId ${fmt(requestsPerSecond)} requests/s | cap VMS_RECONCILE_QPS ${qps} | ratio ${(requestsPerSecond / qps).toFixed(3)}×; most requests in any sliding second ${rc.detailMaxPerSecond} = ${(rc.detailMaxPerSecond / qps).toFixed(2)}× the cap (${within ? "within" : "EXCEEDED"}); ${rc.detailCalls} requests, ${rc.throttled} throttled; ${fmt(rc.reconciledCallsPerSecond)} outbound calls reconciled/s (a call may take several requests while its ProdId is learnt)`,
+    `\n== reconcile quota across 4 worker processes (${rc.calls} calls): QueryCallDetailByCallId ${fmt(requestsPerSecond)} requests/s | cap VMS_RECONCILE_QPS ${qps} | ratio ${(requestsPerSecond / qps).toFixed(3)}×; most requests in any sliding second ${rc.detailMaxPerSecond} = ${(rc.detailMaxPerSecond / qps).toFixed(2)}× the cap (${within ? "within" : "EXCEEDED"}); ${rc.detailCalls} requests, ${rc.throttled} throttled; ${fmt(rc.reconciledCallsPerSecond)} outbound calls reconciled/s (a call may take several requests while its ProdId is learnt); the simulator's event loop (this process) stalled up to ${Math.round(rc.simulatorLoopStallMaxMs)} ms${rc.simulatorLoopStallMaxMs > 30 ? ", beyond the limiter's 30 ms window margin: requests sent apart may be counted together" : ""}`,
   );
   if (!within) {
     process.exitCode = 1;
