@@ -77,6 +77,20 @@ describe("MNS consumption", () => {
     );
   });
 
+  it("finishes deleting the batches it stored before a clean stop", async () => {
+    sim = await startMnsSimulator();
+    const receipts = sim.control.deliverCallsToMns(sim.control.generateCalls(10));
+    const expected = distinctKeys(receipts);
+    // Slow MNS answers keep the delete of the last batch in flight when the stop comes.
+    sim.control.setLatency("mns", 400);
+    t = await startTestApp({ databaseUrl: db.url, prefix, env: mnsEnv(sim) });
+    await waitFor(() => allStored(expected), { timeoutMs: 20_000, what: "every receipt stored" });
+    await t.stop();
+    t = undefined;
+    expect(sim.control.counters().mns.deleteFailures).toBe(0);
+    expect(queuesEmpty(sim)).toBe(true);
+  });
+
   it("picks up a message that arrives during a long poll without waiting for the poll to end", async () => {
     sim = await startMnsSimulator();
     t = await startTestApp({

@@ -258,6 +258,9 @@ export function createMnsConsumer(options: MnsConsumerOptions) {
         );
       }
     }
+    // The last stored batch's delete: stop() closes the sockets next, which would cut it off
+    // and bring those messages back as duplicates after a clean stop.
+    await inFlightDelete;
   }
 
   return {
