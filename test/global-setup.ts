@@ -8,11 +8,11 @@
  */
 import { randomBytes } from "node:crypto";
 
-import { Redis } from "ioredis";
 import pg from "pg";
 import type { TestProject } from "vitest/node";
 
 import { runMigrations } from "../src/store/migrate.js";
+import { redisAnswers } from "./helpers/servers.js";
 
 const LOCAL_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/postgres";
 const LOCAL_REDIS_URL = "redis://127.0.0.1:6379";
@@ -31,24 +31,6 @@ async function postgresAnswers(url: string): Promise<boolean> {
     return false;
   } finally {
     await client.end().catch(() => {});
-  }
-}
-
-async function redisAnswers(url: string): Promise<boolean> {
-  const redis = new Redis(url, {
-    lazyConnect: true,
-    connectTimeout: 2000,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-  });
-  redis.on("error", () => {});
-  try {
-    await redis.connect();
-    return (await redis.ping()) === "PONG";
-  } catch {
-    return false;
-  } finally {
-    redis.disconnect();
   }
 }
 

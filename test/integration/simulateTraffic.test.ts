@@ -2,7 +2,6 @@
  * `simulate --traffic N --push-url URL` against a running daemon: what `docker compose up`
  * does. Receipts must arrive through both MNS and HTTP push.
  */
-import net from "node:net";
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
@@ -10,6 +9,7 @@ import { simulateCommand } from "../../src/cli/simulate.js";
 import { startTestApp, type TestApp } from "../helpers/app.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/db.js";
 import { deleteKeysWithPrefix, randomPrefix } from "../helpers/redis.js";
+import { freePort } from "../helpers/servers.js";
 import { waitFor } from "../helpers/waitFor.js";
 
 let db: TestDatabase;
@@ -21,14 +21,6 @@ const CREDS = {
 };
 const QUEUES =
   "VoiceReport:Alicom-Queue-1234567890123456-VoiceReport,VoiceCallReport:Alicom-Queue-1234567890123456-VoiceCallReport,VoiceRecordReport:Alicom-Queue-1234567890123456-VoiceRecordReport";
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", () => r()));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 beforeAll(async () => {
   db = await createTestDatabase();

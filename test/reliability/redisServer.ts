@@ -6,12 +6,10 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 
-import { Redis } from "ioredis";
-
+import { freePort, redisAnswers } from "../helpers/servers.js";
 import { waitFor } from "../helpers/waitFor.js";
 
 export interface RedisServer {
@@ -21,34 +19,7 @@ export interface RedisServer {
   kill(): Promise<void>;
   /** Start again on the same port and directory (it replays its AOF); resolves once it answers PING. */
   restart(): Promise<void>;
-  /** `INFO memory` used_memory, in bytes. */
-  usedMemory(): Promise<number>;
   stop(): Promise<void>;
-}
-
-export async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((resolve) => s.listen(0, "127.0.0.1", resolve));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
-}
-
-async function answers(url: string): Promise<boolean> {
-  const r = new Redis(url, {
-    lazyConnect: true,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-  });
-  r.on("error", () => {});
-  try {
-    await r.connect();
-    return (await r.ping()) === "PONG";
-  } catch {
-    return false;
-  } finally {
-    r.disconnect();
-  }
 }
 
 export async function startRedisServer(
@@ -82,7 +53,11 @@ export async function startRedisServer(
       { stdio: "ignore" },
     );
     child = c;
-    await waitFor(() => answers(url), { timeoutMs: 15_000, intervalMs: 50, what: "redis-server" });
+    await waitFor(() => redisAnswers(url), {
+      timeoutMs: 15_000,
+      intervalMs: 50,
+      what: "redis-server",
+    });
   };
 
   const kill = async () => {
@@ -102,15 +77,6 @@ export async function startRedisServer(
     port,
     kill,
     restart: start,
-    async usedMemory() {
-      const r = new Redis(url, { maxRetriesPerRequest: 1 });
-      try {
-        const info = await r.info("memory");
-        return Number(/used_memory:(\d+)/.exec(info)?.[1] ?? NaN);
-      } finally {
-        r.disconnect();
-      }
-    },
     async stop() {
       await kill();
       await rm(dir, { recursive: true, force: true });

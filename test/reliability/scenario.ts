@@ -16,6 +16,7 @@ import { startTestApp, type TestApp } from "../helpers/app.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/db.js";
 import { mnsEnv, queuesEmpty, startMnsSimulator } from "../helpers/mnsSetup.js";
 import { deleteKeysWithPrefix, randomPrefix } from "../helpers/redis.js";
+import { freePort } from "../helpers/servers.js";
 import { startTcpProxy, type TcpProxy } from "../helpers/tcpProxy.js";
 import {
   checkDelivery,
@@ -29,7 +30,7 @@ import { killHard, spawnDaemon, type DaemonProcess, type Role } from "./daemons.
 import { runLoad } from "./load.js";
 import { pendingCalls, type PendingCalls } from "./pending.js";
 import { FULL } from "./profile.js";
-import { freePort, startRedisServer, type RedisServer } from "./redisServer.js";
+import { startRedisServer, type RedisServer } from "./redisServer.js";
 
 export interface Cluster {
   sim: Simulator;

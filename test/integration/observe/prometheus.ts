@@ -4,10 +4,10 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
+import { freePort } from "../../helpers/servers.js";
 import { waitFor } from "../../helpers/waitFor.js";
 import { TOOLS } from "./tools.js";
 
@@ -22,14 +22,6 @@ export interface TestPrometheus {
   query(expr: string): Promise<PromSeries[]>;
   labelValues(label: string, match: string): Promise<string[]>;
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 async function api<T>(url: string): Promise<T> {
