@@ -1,6 +1,6 @@
 /**
  * `npm run test:reliability`: the fault runs of test/reliability/ in their full form
- * (RELIABILITY=full: minute-long loads, the 60 s PostgreSQL outage), about 15 minutes on 2 cores.
+ * (RELIABILITY=full: minute-long loads, the 60 s PostgreSQL outage), about 7 minutes on 2 cores.
  * The same files run in their short form (seconds-long faults) inside plain `npm test`.
  */
 import { defineConfig } from "vitest/config";

@@ -29,6 +29,7 @@ import {
   dedupKeys,
   pastCalls,
   cleanUp,
+  count,
   createBenchDb,
   dropPrefix,
   type Figure,
@@ -39,6 +40,7 @@ import {
   REDIS_URL,
   redisUsedMemory,
   saveResults,
+  until,
 } from "./lib.js";
 import { startChild } from "./load.js";
 
@@ -57,18 +59,8 @@ export interface E2eOptions {
   persistAnchor?: { name: string; value: number };
 }
 
-const TIMEOUT_MS = 180_000;
-
-async function until(what: string, check: () => Promise<boolean>): Promise<number> {
-  const deadline = Date.now() + TIMEOUT_MS;
-  while (!(await check())) {
-    if (Date.now() > deadline) {
-      throw new Error(`e2e: ${what} not reached in ${TIMEOUT_MS / 1000} s`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return performance.now();
-}
+/** e2e's phases: poll PostgreSQL every 100 ms, for at most 3 minutes. */
+const POLL = { timeoutMs: 180_000, intervalMs: 100 };
 
 export async function run(o: E2eOptions = {}) {
   const calls = o.calls ?? 2000;
@@ -100,7 +92,6 @@ export async function run(o: E2eOptions = {}) {
     LOG_LEVEL: "info",
   };
   const children: Awaited<ReturnType<typeof startChild>>[] = [];
-  const count = async (sql: string) => (await db.pool.query<{ n: number }>(sql)).rows[0]?.n ?? 0;
   try {
     for (let i = 0; i < ingesters; i++) {
       children.push(await startChild(["src/cli.ts", "run", "--role", "ingest"], env));
@@ -132,15 +123,22 @@ export async function run(o: E2eOptions = {}) {
       }
     }
     await Promise.all(pushes);
-    const tIngested = await until("every receipt durable", async () => {
-      const queued = sim.control
-        .queueNames()
-        .reduce(
-          (s, q) => s + Object.values(sim.control.queueStats(q)).reduce((a, b) => a + b, 0),
-          0,
+    const tIngested = await until(
+      "every receipt durable",
+      async () => {
+        const queued = sim.control
+          .queueNames()
+          .reduce(
+            (s, q) => s + Object.values(sim.control.queueStats(q)).reduce((a, b) => a + b, 0),
+            0,
+          );
+        return (
+          queued === 0 &&
+          (await count(db.pool, "select count(*)::int as n from receipts")) >= keys.size
         );
-      return queued === 0 && (await count("select count(*)::int as n from receipts")) >= keys.size;
-    });
+      },
+      POLL,
+    );
     const redisBytesPerQueuedReceipt = ((await redisUsedMemory()) - memoryBefore) / keys.size;
     await Promise.all(clients.map((c) => c.close()));
 
@@ -159,15 +157,21 @@ export async function run(o: E2eOptions = {}) {
     const tPersisted = await until(
       "every receipt applied",
       async () =>
-        (await count("select count(*)::int as n from receipts where processed_at is null")) === 0,
+        (await count(
+          db.pool,
+          "select count(*)::int as n from receipts where processed_at is null",
+        )) === 0,
+      POLL,
     );
     const tReconciled = reconcile
       ? await until(
           "every outbound call reconciled",
           async () =>
             (await count(
+              db.pool,
               "select count(*)::int as n from calls where reconcile_status = 'reconciled'",
             )) >= outbound,
+          POLL,
         )
       : tPersisted;
     const peakRss = await Promise.all(

@@ -34,12 +34,14 @@ import {
   pastCalls,
   type BenchDb,
   cleanUp,
+  count,
   createBenchDb,
   dropPrefix,
   isMain,
   numberArg,
   REDIS_URL,
   saveResults,
+  until,
 } from "./lib.js";
 import { startChild } from "./load.js";
 
@@ -83,8 +85,7 @@ async function tableSizes(db: BenchDb): Promise<Map<string, TableSize>> {
     [TABLES],
   );
   for (const r of rows) {
-    const c = await db.pool.query<{ n: number }>(`select count(*)::int as n from ${r.table}`);
-    r.rows = c.rows[0]?.n ?? 0;
+    r.rows = await count(db.pool, `select count(*)::int as n from ${r.table}`);
   }
   return new Map(rows.map((r) => [r.table, r]));
 }
@@ -186,16 +187,10 @@ export async function run(o: { calls?: number; reconcile?: boolean } = {}) {
     LOG_LEVEL: "warn",
   };
   const children: Awaited<ReturnType<typeof startChild>>[] = [];
-  const count = async (sql: string) => (await db.pool.query<{ n: number }>(sql)).rows[0]?.n ?? 0;
-  const until = async (what: string, check: () => Promise<boolean>) => {
-    const deadline = Date.now() + 300_000;
-    while (!(await check())) {
-      if (Date.now() > deadline) {
-        throw new Error(`footprint: ${what} not reached in 300 s`);
-      }
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  };
+  const rows = (sql: string) => count(db.pool, sql);
+  /** Poll every 200 ms, for at most 5 minutes. */
+  const settled = (what: string, check: () => Promise<boolean>) =>
+    until(what, check, { timeoutMs: 300_000, intervalMs: 200 });
   try {
     const ingest = await startChild(["src/cli.ts", "run", "--role", "ingest"], {
       ...env,
@@ -216,9 +211,9 @@ export async function run(o: { calls?: number; reconcile?: boolean } = {}) {
       }
     }
     await client.close();
-    await until(
+    await settled(
       "every receipt durable",
-      async () => (await count("select count(*)::int as n from receipts")) >= keys.size,
+      async () => (await rows("select count(*)::int as n from receipts")) >= keys.size,
     );
     const queued = await redisBytes(prefix);
 
@@ -231,16 +226,16 @@ export async function run(o: { calls?: number; reconcile?: boolean } = {}) {
         },
       ),
     );
-    await until(
+    await settled(
       "every receipt applied",
       async () =>
-        (await count("select count(*)::int as n from receipts where processed_at is null")) === 0,
+        (await rows("select count(*)::int as n from receipts where processed_at is null")) === 0,
     );
     if (reconcile) {
-      await until(
+      await settled(
         "every outbound call reconciled",
         async () =>
-          (await count(
+          (await rows(
             "select count(*)::int as n from calls where reconcile_status = 'reconciled'",
           )) >= outbound,
       );

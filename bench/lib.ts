@@ -293,3 +293,28 @@ export function dedupKeys(receipts: Iterable<Receipt>): Set<string> {
   }
   return keys;
 }
+
+/** The `n` column of a one-row count query (`select count(*)::int as n …`). */
+export async function count(pool: pg.Pool, sql: string): Promise<number> {
+  const { rows } = await pool.query<{ n: number }>(sql);
+  return rows[0]?.n ?? 0;
+}
+
+/**
+ * Poll `check` until it holds; returns `performance.now()` at that moment, or throws naming
+ * `what` after `timeoutMs`.
+ */
+export async function until(
+  what: string,
+  check: () => Promise<boolean>,
+  o: { timeoutMs: number; intervalMs: number },
+): Promise<number> {
+  const deadline = Date.now() + o.timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) {
+      throw new Error(`${what} not reached in ${o.timeoutMs / 1000} s`);
+    }
+    await new Promise((r) => setTimeout(r, o.intervalMs));
+  }
+  return performance.now();
+}

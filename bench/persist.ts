@@ -35,6 +35,7 @@ import {
   type BenchDb,
   benchPrefix,
   cleanUp,
+  count,
   cpuBetween,
   cpuSnapshot,
   createBenchDb,
@@ -283,11 +284,6 @@ async function anchorPass(
 }
 
 // ---------------------------------------------------------------------------------------------
-
-async function count(pool: pg.Pool, sql: string): Promise<number> {
-  const { rows } = await pool.query<{ n: number }>(sql);
-  return rows[0]?.n ?? 0;
-}
 
 interface Round {
   rate: number;
