@@ -2,20 +2,18 @@
  * Roles as separate processes: two ingesters and two workers sharing one Redis and one
  * PostgreSQL, and SIGTERM of an ingester in the middle of a push load.
  */
-import type { ChildProcess } from "node:child_process";
-
 import { Queue } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { inject } from "vitest";
 
-import { spawnCli } from "../helpers/cli.js";
+import { spawnDaemon, type DaemonProcess } from "../helpers/daemons.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/db.js";
 import { deleteKeysWithPrefix, randomPrefix } from "../helpers/redis.js";
 import { waitFor } from "../helpers/waitFor.js";
 
 let db: TestDatabase;
 const prefix = randomPrefix();
-const procs: { child: ChildProcess; out: () => string; exited: Promise<number | null> }[] = [];
+const procs: DaemonProcess[] = [];
 
 beforeAll(async () => {
   db = await createTestDatabase();
@@ -28,8 +26,12 @@ afterAll(async () => {
   await deleteKeysWithPrefix(prefix);
 });
 
-function start(role: "ingest" | "worker", env: Record<string, string> = {}) {
-  const child = spawnCli(["run", "--role", role], {
+/** A daemon process of this role, once it is ready (its HTTP server or its workers started). */
+async function start(
+  role: "ingest" | "worker",
+  env: Record<string, string> = {},
+): Promise<DaemonProcess> {
+  const p = await spawnDaemon(role, {
     DATABASE_URL: db.url,
     REDIS_URL: inject("redisUrl"),
     VMS_QUEUE_PREFIX: prefix,
@@ -37,11 +39,6 @@ function start(role: "ingest" | "worker", env: Record<string, string> = {}) {
     VMS_PUSH_PORT: "0",
     ...env,
   });
-  let out = "";
-  child.stdout?.on("data", (d: Buffer) => (out += d.toString()));
-  child.stderr?.on("data", (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-  const p = { child, out: () => out, exited };
   procs.push(p);
   return p;
 }
@@ -80,27 +77,18 @@ async function count(where: string): Promise<number> {
 
 describe("roles in separate processes", () => {
   it("two ingesters accept, two workers apply, and ingesters apply nothing themselves", async () => {
-    const ingesters = [start("ingest"), start("ingest")];
-    const urls = await Promise.all(
-      ingesters.map((p) =>
-        waitFor(() => /"url":"(http:\/\/[^"]+)"/.exec(p.out())?.[1], {
-          timeoutMs: 20_000,
-          what: "an ingester listening",
-        }),
-      ),
-    );
+    const ingesters = await Promise.all([start("ingest"), start("ingest")]);
+    const urls = ingesters.map((p) => p.url);
     // Before any worker runs, receipts become durable but are not applied.
     expect(await push(urls[0]!, body(10))).toBe(200);
     await new Promise((r) => setTimeout(r, 500));
     expect(await count("processed_at is null")).toBe(10);
 
     // One worker serves health, readiness and metrics on VMS_METRICS_PORT; the other no HTTP.
-    const workers = [start("worker", { VMS_METRICS_PORT: "0" }), start("worker")];
-    await Promise.all(
-      workers.map((w) =>
-        waitFor(() => w.out().includes("workers started"), { timeoutMs: 20_000, what: "a worker" }),
-      ),
-    );
+    const workers = await Promise.all([
+      start("worker", { VMS_METRICS_PORT: "0" }),
+      start("worker"),
+    ]);
     const statuses = await Promise.all(
       Array.from({ length: 60 }, (_, i) => push(urls[i % 2]!, body(5))),
     );
@@ -134,11 +122,8 @@ describe("roles in separate processes", () => {
   });
 
   it("SIGTERM to an ingester under load: every acknowledged receipt is durable, then it exits 0", async () => {
-    const ingester = start("ingest");
-    const url = await waitFor(() => /"url":"(http:\/\/[^"]+)"/.exec(ingester.out())?.[1], {
-      timeoutMs: 20_000,
-      what: "ingester",
-    });
+    const ingester = await start("ingest");
+    const url = ingester.url!;
     const acknowledged: string[] = [];
     let stop = false;
     const load = Promise.all(
@@ -160,7 +145,7 @@ describe("roles in separate processes", () => {
     await waitFor(() => acknowledged.length >= 200, { timeoutMs: 20_000, what: "some load" });
     ingester.child.kill("SIGTERM");
     const code = await Promise.race([
-      ingester.exited,
+      ingester.exited.then((e) => e.code),
       new Promise((r) => setTimeout(() => r("timeout"), 12_000)),
     ]);
     if (code === "timeout") {

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from "vitest";
 
-import { killHard, type DaemonProcess } from "./daemons.js";
+import { killHard, type DaemonProcess } from "../helpers/daemons.js";
 import { pick, RUN_TIMEOUT_MS } from "./profile.js";
 import { runScenario, type Cluster } from "./scenario.js";
 

@@ -26,7 +26,7 @@ import {
   type CheckReport,
   type Sent,
 } from "./checker.js";
-import { killHard, spawnDaemon, type DaemonProcess, type Role } from "./daemons.js";
+import { killHard, spawnDaemon, type DaemonProcess, type Role } from "../helpers/daemons.js";
 import { runLoad } from "./load.js";
 import { pendingCalls, type PendingCalls } from "./pending.js";
 import { FULL } from "./profile.js";

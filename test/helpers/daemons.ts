@@ -1,11 +1,11 @@
 /**
- * The daemon under test as real child processes (`voice-receipts run --role …` through
+ * The daemon as real child processes (`voice-receipts run --role …` through
  * test/helpers/cli.ts), so a fault run can SIGKILL or SIGTERM one and start another in its place.
  */
 import type { ChildProcess } from "node:child_process";
 
-import { spawnCli } from "../helpers/cli.js";
-import { waitFor } from "../helpers/waitFor.js";
+import { spawnCli } from "./cli.js";
+import { waitFor } from "./waitFor.js";
 
 export type Role = "ingest" | "worker" | "all";
 
