@@ -10,7 +10,8 @@
  * heap + TOAST and indexes of every table (all partitions), less the same tables just after the
  * migrations, ÷ calls — as the pipeline left them and after VACUUM FULL (live rows only).
  * MEMORY USAGE and per-database sizes are exact on a shared Redis and PostgreSQL, unlike
- * used_memory deltas.
+ * used_memory deltas. Anchors, measured in the same run: the same receipts as one BullMQ job
+ * each (Redis), and their JSON size (PostgreSQL).
  */
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
@@ -27,6 +28,7 @@ import {
   groupByType,
   receiptsForCall,
   startSimulator,
+  type Receipt,
 } from "../src/simulator/index.js";
 import {
   benchPrefix,
@@ -39,6 +41,7 @@ import {
   dropPrefix,
   isMain,
   numberArg,
+  printFigures,
   REDIS_URL,
   saveResults,
   until,
@@ -131,37 +134,60 @@ async function redisBytes(prefix: string): Promise<Record<string, number>> {
   }
 }
 
-/**
- * Bytes per delayed reconcile job, added as the scheduler adds them (src/reconcile/scheduler.ts:
- * same options, events stream capped at 1,000) on a prefix of its own: in the daemon each call's
- * job waits VMS_RECONCILE_DELAY_SECONDS, too long for this run, so it is weighed here.
- */
-async function reconcileJobBytes(
-  callIds: string[],
-): Promise<{ perJob: number; all: Record<string, number> }> {
+/** Redis bytes under a prefix of their own once these jobs are added to `queueName`. */
+async function weighJobs(
+  queueName: string,
+  jobs: Parameters<Queue["addBulk"]>[0],
+): Promise<Record<string, number>> {
   const prefix = benchPrefix();
   const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
-  const queue = new Queue(RECONCILE_QUEUE, {
+  const queue = new Queue(queueName, {
     connection,
     prefix,
     streams: { events: { maxLen: 1000 } },
   });
   try {
-    await queue.addBulk(
-      callIds.map((callId) => ({
-        name: RECONCILE_JOB,
-        data: { callId },
-        opts: { ...RECONCILE_JOB_OPTIONS, jobId: reconcileJobId(callId), delay: 180_000 },
-      })),
-    );
-    const all = await redisBytes(prefix);
-    const perJob = ((all["reconcile:job"] ?? 0) + (all["reconcile:delayed"] ?? 0)) / callIds.length;
-    return { perJob, all };
+    for (let i = 0; i < jobs.length; i += 1000) {
+      await queue.addBulk(jobs.slice(i, i + 1000));
+    }
+    return await redisBytes(prefix);
   } finally {
     await queue.close();
     connection.disconnect();
     await dropPrefix(prefix);
   }
+}
+
+/**
+ * Bytes per delayed reconcile job, added as the scheduler adds them (src/reconcile/scheduler.ts:
+ * same options, events stream capped at 1,000): in the daemon each call's job waits
+ * VMS_RECONCILE_DELAY_SECONDS, too long for this run, so it is weighed here.
+ */
+async function reconcileJobBytes(
+  callIds: string[],
+): Promise<{ perJob: number; all: Record<string, number> }> {
+  const all = await weighJobs(
+    RECONCILE_QUEUE,
+    callIds.map((callId) => ({
+      name: RECONCILE_JOB,
+      data: { callId },
+      opts: { ...RECONCILE_JOB_OPTIONS, jobId: reconcileJobId(callId), delay: 180_000 },
+    })),
+  );
+  const perJob = ((all["reconcile:job"] ?? 0) + (all["reconcile:delayed"] ?? 0)) / callIds.length;
+  return { perJob, all };
+}
+
+/**
+ * The anchor of bytes per queued receipt: the usual design, one waiting BullMQ job per receipt
+ * carrying the receipt itself (reference §1.3 measured 1,060 B for a 392-byte receipt).
+ */
+async function oneJobPerReceiptBytes(receipts: readonly Receipt[]): Promise<number> {
+  const all = await weighJobs(
+    "anchor",
+    receipts.map((r) => ({ name: r.messageType, data: r.body })),
+  );
+  return sum(all) / receipts.length;
 }
 
 /** Bytes only (the `<queue>:jobs` entries are counts). */
@@ -246,6 +272,10 @@ export async function run(o: { calls?: number; reconcile?: boolean } = {}) {
     const retained = await redisBytes(prefix);
     const detailRequests = sim.control.counters().detail.calls;
     const reconcileJobs = await reconcileJobBytes(generated.map((c) => c.callId));
+    const anchorBytesPerQueuedReceipt = await oneJobPerReceiptBytes(receipts);
+    /** The receipts as Alibaba sends them (JSON), per call: what the tables store, with keys. */
+    const rawJsonBytesPerCall =
+      receipts.reduce((n, r) => n + Buffer.byteLength(JSON.stringify(r.body)), 0) / calls;
     const asLeft = await tableSizes(db);
     const indexes = await indexSizes(db);
     await db.pool.query("vacuum full analyze");
@@ -258,6 +288,8 @@ export async function run(o: { calls?: number; reconcile?: boolean } = {}) {
       queued,
       completedJobs,
       reconcileJobs,
+      anchorBytesPerQueuedReceipt,
+      rawJsonBytesPerCall,
       retained,
       detailRequests,
       empty,
@@ -312,6 +344,29 @@ function print(r: Awaited<ReturnType<typeof run>>): void {
     );
   }
   console.log(`  all tables | | | | ${total.toFixed(0)} | ${totalVacuumed.toFixed(0)}`);
+  printFigures("footprint: figures against anchors measured in this run", [
+    {
+      name: "Redis per queued receipt (ids in a job, bodies in PostgreSQL)",
+      unit: "B",
+      value: sum(r.queued) / r.receipts,
+      anchorName: "one BullMQ job per receipt carrying it (the usual design)",
+      anchor: r.anchorBytesPerQueuedReceipt,
+    },
+    {
+      name: "PostgreSQL per call, all tables as left",
+      unit: "B",
+      value: total,
+      anchorName: "the call's receipts as JSON",
+      anchor: r.rawJsonBytesPerCall,
+    },
+    {
+      name: "PostgreSQL per call, all tables after VACUUM FULL",
+      unit: "B",
+      value: totalVacuumed,
+      anchorName: "the call's receipts as JSON",
+      anchor: r.rawJsonBytesPerCall,
+    },
+  ]);
   console.log(
     `largest indexes (as left): ${r.indexes
       .slice(0, 12)
