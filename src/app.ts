@@ -10,7 +10,7 @@ import type { AddressInfo } from "node:net";
 
 import type { FastifyInstance } from "fastify";
 
-import type { Role } from "./cli/program.js";
+import type { Role } from "./app/roles.js";
 import type { Config } from "./config.js";
 import { createRedis } from "./infra/redis.js";
 import type { Logger } from "./logger.js";

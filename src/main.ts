@@ -3,7 +3,7 @@
  * installs signal handlers.
  */
 import { buildApp } from "./app.js";
-import type { Role } from "./cli/program.js";
+import type { Role } from "./app/roles.js";
 import { describeConfig, loadConfig } from "./config.js";
 import { createLogger } from "./logger.js";
 
