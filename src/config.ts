@@ -325,6 +325,23 @@ export const SECRET_VARIABLES = [
   "REDIS_URL",
 ] as const;
 
+/** The secret values of a configuration, for the logger to scrub from error messages. */
+export function configSecrets(config: Config): string[] {
+  const passwords = [config.databaseUrl, ...splitRedisUrls(config.redisUrl)].map((u) => {
+    try {
+      return decodeURIComponent(new URL(u).password);
+    } catch {
+      return "";
+    }
+  });
+  return [
+    config.push.token,
+    config.adminToken,
+    config.credentials?.accessKeySecret,
+    ...passwords,
+  ].filter((s): s is string => s !== undefined && s !== "");
+}
+
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {

@@ -176,13 +176,10 @@ export function createPersistWorker(deps: PersistWorkerDeps) {
         },
       );
       worker.on("failed", (job, err) => {
-        logger.warn(
-          { jobId: job?.id, attempt: job?.attemptsMade, err: { message: err.message } },
-          "persist job failed",
-        );
+        logger.warn({ jobId: job?.id, attempt: job?.attemptsMade, err }, "persist job failed");
       });
       worker.on("error", (err) => {
-        logger.error({ err: { message: err.message } }, "persist worker error");
+        logger.error({ err }, "persist worker error");
       });
     },
     async stop() {

@@ -93,8 +93,7 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
       limit: rc.qps,
       windowMs: 1000 + (t.windowMarginMs ?? 30),
       onLate: () => metrics.limiterLate.inc(),
-      onError: (err) =>
-        logger.warn({ err: { message: err.message } }, "rate limiter: Redis failed"),
+      onError: (err) => logger.warn({ err }, "rate limiter: Redis failed"),
     });
     const api = createDetailApi({
       rpc: createRpcClient({

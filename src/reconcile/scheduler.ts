@@ -148,10 +148,7 @@ export function createScheduler(o: SchedulerOptions) {
           logger.debug({ calls: n }, "reconcile scheduler pass");
         }
       } catch (err) {
-        logger.warn(
-          { err: { message: (err as Error).message } },
-          "reconcile scheduling failed; will retry",
-        );
+        logger.warn({ err }, "reconcile scheduling failed; will retry");
       }
       if (stopped) {
         break;

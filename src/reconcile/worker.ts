@@ -86,13 +86,10 @@ export function createReconcileWorker(o: ReconcileWorkerOptions): Worker {
     },
   );
   worker.on("failed", (job, err) => {
-    logger.warn(
-      { jobId: job?.id, attempt: job?.attemptsMade, err: { message: err.message } },
-      "reconcile job failed",
-    );
+    logger.warn({ jobId: job?.id, attempt: job?.attemptsMade, err }, "reconcile job failed");
   });
   worker.on("error", (err) => {
-    logger.error({ err: { message: err.message } }, "reconcile worker error");
+    logger.error({ err }, "reconcile worker error");
   });
   return worker;
 }

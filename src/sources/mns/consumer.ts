@@ -161,9 +161,9 @@ export function createMnsConsumer(options: MnsConsumerOptions) {
     const log = options.logger.child({ queue: queue.queueName, poller });
     const backoffFactory = new ExponentialBackoff({ initialDelay: 200, maxDelay: 30_000 });
     let backoff: IBackoff<unknown> | undefined;
-    const pause = async (why: string, code: string) => {
+    const pause = async (why: string, code: string, err?: unknown) => {
       backoff = backoff ? backoff.next(undefined) : backoffFactory.next();
-      log.warn({ code, retryInMs: Math.round(backoff.duration) }, why);
+      log.warn({ code, retryInMs: Math.round(backoff.duration), err }, why);
       await sleep(backoff.duration, abort.signal);
     };
 
@@ -197,7 +197,8 @@ export function createMnsConsumer(options: MnsConsumerOptions) {
           metrics.mnsErrors.inc({ queue: queue.queueName, code: "TokenApi" });
           await pause(
             "could not get an STS token from QueryTokenForMnsQueue; retrying",
-            (err as Error).message,
+            "TokenApi",
+            err,
           );
           continue;
         }
@@ -254,7 +255,8 @@ export function createMnsConsumer(options: MnsConsumerOptions) {
         metrics.mnsErrors.inc({ queue: queue.queueName, code: "Storage" });
         await pause(
           "could not store the batch; it stays in MNS and will be redelivered",
-          (err as Error).message,
+          "Storage",
+          err,
         );
       }
     }
