@@ -17,6 +17,7 @@ import { UnrecoverableError, Worker } from "bullmq";
 import type pg from "pg";
 
 import type { Config } from "../config.js";
+import { createBatcher } from "../infra/batcher.js";
 import { createRedis } from "../infra/redis.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../ops/metrics.js";
@@ -30,49 +31,6 @@ export const BATCH_MAX_RECEIPTS = 1000;
 export const BATCH_WAIT_MS = 5;
 /** Jobs active at once: enough to fill one batch while the previous one is being applied. */
 export const PERSIST_CONCURRENCY = 32;
-
-interface Waiter {
-  resolve(result: PersistResult): void;
-  reject(err: unknown): void;
-}
-
-/** Pools receipt ids of concurrent jobs into one applyReceipts call (see the file header). */
-function createBatcher(apply: (ids: number[]) => Promise<PersistResult>) {
-  let ids: number[] = [];
-  let waiters: Waiter[] = [];
-  let timer: NodeJS.Timeout | undefined;
-
-  function flush(): void {
-    clearTimeout(timer);
-    timer = undefined;
-    const batch = ids;
-    const waiting = waiters;
-    ids = [];
-    waiters = [];
-    apply(batch).then(
-      (result) => waiting.forEach((w) => w.resolve(result)),
-      (err: unknown) => waiting.forEach((w) => w.reject(err)),
-    );
-  }
-
-  return {
-    add(jobIds: readonly number[]): Promise<PersistResult> {
-      if (ids.length > 0 && ids.length + jobIds.length > BATCH_MAX_RECEIPTS) {
-        flush();
-      }
-      const done = new Promise<PersistResult>((resolve, reject) => {
-        waiters.push({ resolve, reject });
-      });
-      ids.push(...jobIds);
-      if (ids.length >= BATCH_MAX_RECEIPTS) {
-        flush();
-      } else {
-        timer ??= setTimeout(flush, BATCH_WAIT_MS);
-      }
-      return done;
-    },
-  };
-}
 
 export interface PersistWorkerDeps {
   config: Config;
@@ -113,7 +71,17 @@ export function createPersistWorker(deps: PersistWorkerDeps) {
     return rows[0]?.n ?? 0;
   }
 
-  const batcher = createBatcher((ids) => applyReceipts(pool, ids));
+  // Each item is one job's ids; the whole batch is one applyReceipts transaction whose result
+  // every job of the batch shares (see the file header).
+  const batcher = createBatcher<readonly number[], PersistResult>({
+    maxWeight: BATCH_MAX_RECEIPTS,
+    weigh: (ids) => ids.length,
+    maxWaitMs: BATCH_WAIT_MS,
+    run: async (jobs) => {
+      const result = await applyReceipts(pool, jobs.flat());
+      return jobs.map(() => result);
+    },
+  });
   /** Batch results already counted in the metrics (each is shared by all its jobs). */
   const counted = new WeakSetOnce<PersistResult>();
 

@@ -13,9 +13,9 @@ import type pg from "pg";
 
 import { createRpcClient } from "../alibaba/openapi.js";
 import type { Config } from "../config.js";
+import { createBatcher } from "../infra/batcher.js";
 import { closeRedis, createRedis, type RedisConnection } from "../infra/redis.js";
 import type { Logger } from "../logger.js";
-import { createBatcher } from "./batcher.js";
 import { createDetailApi, type DetailApi } from "./detailApi.js";
 import { RECONCILE_QUEUE } from "./jobs.js";
 import { createSlidingWindowLimiter, type SlidingWindowLimiter } from "./limiter.js";
@@ -108,7 +108,7 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
       ...(t.halfOpenAfterMs === undefined ? {} : { halfOpenAfterMs: t.halfOpenAfterMs }),
     });
     const reads = createBatcher<string, CallSnapshot | undefined>({
-      maxItems: 200,
+      maxWeight: 200,
       maxWaitMs: 2,
       run: async (ids) => {
         const rows = await loadCalls(pool, [...new Set(ids)]);
@@ -117,7 +117,7 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
       },
     });
     const writes = createBatcher<ReconcileWrite, boolean>({
-      maxItems: 200,
+      maxWeight: 200,
       maxWaitMs: 5,
       run: (items) => writeResults(pool, items),
     });
