@@ -5,7 +5,7 @@
 import { Queue, type ConnectionOptions } from "bullmq";
 import { Gauge, type Registry } from "prom-client";
 
-import { RECONCILE_QUEUE } from "../reconcile/jobs.js";
+import { QUEUE_NAMES } from "../pipeline/jobs.js";
 
 /**
  * Every queue of the job catalogue, for observing (metrics, the board): the producer's receipts
@@ -17,7 +17,7 @@ export function openObservedQueues(
   connection: ConnectionOptions,
   prefix: string,
 ): { queues: Queue[]; close(): Promise<void> } {
-  const reconcile = new Queue(RECONCILE_QUEUE, { connection, prefix });
+  const reconcile = new Queue(QUEUE_NAMES.reconcile, { connection, prefix });
   reconcile.on("error", () => {});
   return { queues: [receipts, reconcile], close: () => reconcile.close() };
 }

@@ -22,7 +22,7 @@ import { createRedis } from "../infra/redis.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../ops/metrics.js";
 import type { Db } from "../store/db.js";
-import { JOB_CATALOG, QUEUE_NAMES } from "./jobs.js";
+import { QUEUE_NAMES, parseJob } from "./jobs.js";
 import { applyReceipts, type PersistResult } from "./persist.js";
 
 /** Receipts per applyReceipts transaction, at most (several jobs' worth). */
@@ -91,7 +91,7 @@ export function createPersistWorker(deps: PersistWorkerDeps) {
       worker = new Worker(
         QUEUE_NAMES.receipts,
         async (job) => {
-          const parsed = JOB_CATALOG.persist.schema.safeParse(job.data);
+          const parsed = parseJob("persist", job.data);
           if (!parsed.success) {
             throw new UnrecoverableError(`invalid persist payload: ${parsed.error.message}`);
           }

@@ -6,7 +6,7 @@ import { Queue } from "bullmq";
 
 import type { Config } from "../config.js";
 import type { RedisConnection } from "../infra/redis.js";
-import { JOB_CATALOG, QUEUE_NAMES, persistJobId } from "./jobs.js";
+import { QUEUE_NAMES, addJobs, persistJobId } from "./jobs.js";
 
 export interface PipelineQueues {
   receipts: Queue;
@@ -30,18 +30,16 @@ export function createPipelineQueues(config: Config, connection: RedisConnection
       if (receiptIds.length === 0) {
         return;
       }
-      const entry = JOB_CATALOG.persist;
       const jobs = [];
       for (let i = 0; i < receiptIds.length; i += PERSIST_CHUNK) {
         const chunk = receiptIds.slice(i, i + PERSIST_CHUNK);
-        const data = entry.schema.parse({ receiptIds: chunk });
-        jobs.push({
-          name: "persist",
-          data,
-          opts: { ...entry.options, jobId: persistJobId(chunk, opts.salt) },
-        });
+        jobs.push({ data: { receiptIds: [...chunk] }, jobId: persistJobId(chunk, opts.salt) });
       }
-      await receipts.addBulk(jobs);
+      const invalid = await addJobs(receipts, "persist", jobs);
+      if (invalid.length > 0) {
+        // Ids come from PostgreSQL: a refusal here is a bug, never a hostile value.
+        throw new TypeError(`invalid persist job ${invalid[0]?.jobId}: ${invalid[0]?.reason}`);
+      }
     },
     async close() {
       await receipts.close();

@@ -16,8 +16,8 @@ import type { Config } from "../config.js";
 import { createBatcher } from "../infra/batcher.js";
 import { closeRedis, createRedis, type RedisConnection } from "../infra/redis.js";
 import type { Logger } from "../logger.js";
+import { QUEUE_NAMES } from "../pipeline/jobs.js";
 import { createDetailApi, type DetailApi } from "./detailApi.js";
-import { RECONCILE_QUEUE } from "./jobs.js";
 import { createSlidingWindowLimiter, type SlidingWindowLimiter } from "./limiter.js";
 import type { ReconcileMetrics } from "./metrics.js";
 import { retryBaseMs } from "./policy.js";
@@ -81,7 +81,7 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
 
   function startWorker(creds: NonNullable<Config["credentials"]>): Running {
     const redis = createRedis(config, "worker", "voice-receipts-reconcile");
-    const queue = new Queue(RECONCILE_QUEUE, {
+    const queue = new Queue(QUEUE_NAMES.reconcile, {
       connection: redis,
       prefix: config.queuePrefix,
       streams: { events: { maxLen: 1000 } },

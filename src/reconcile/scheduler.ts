@@ -14,7 +14,7 @@ import type pg from "pg";
 
 import type { ReconcilePolicy } from "../config.js";
 import type { Logger } from "../logger.js";
-import { RECONCILE_JOB, RECONCILE_JOB_OPTIONS, reconcileJobId } from "./jobs.js";
+import { addJobs, reconcileJobId } from "../pipeline/jobs.js";
 import type { ReconcileMetrics } from "./metrics.js";
 import { policySelects } from "./selection.js";
 import {
@@ -60,18 +60,21 @@ export function createScheduler(o: SchedulerOptions) {
       return;
     }
     try {
-      await queue.addBulk(
+      const invalid = await addJobs(
+        queue,
+        "reconcile",
         rows.map((r) => ({
-          name: RECONCILE_JOB,
           data: { callId: r.callId },
-          opts: {
-            ...RECONCILE_JOB_OPTIONS,
-            jobId: reconcileJobId(r.callId),
-            delay: Math.max(0, Math.round(r.delayMs)),
-          },
+          jobId: reconcileJobId(r.callId),
+          delayMs: r.delayMs,
         })),
       );
-      metrics.scheduled.inc({ reason }, rows.length);
+      // A call_id the catalogue refuses fails only itself: it stays scheduled without a job, and
+      // the recovery scan offers it again (and logs it again) once it is overdue.
+      for (const job of invalid) {
+        logger.warn(job, "reconcile job refused by the job catalogue");
+      }
+      metrics.scheduled.inc({ reason }, rows.length - invalid.length);
     } catch (err) {
       await unschedule(
         pool,
