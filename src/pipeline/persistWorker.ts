@@ -18,7 +18,7 @@ import type pg from "pg";
 
 import type { Config } from "../config.js";
 import { createBatcher } from "../infra/batcher.js";
-import { createRedis } from "../infra/redis.js";
+import type { RedisConnection } from "../infra/redis.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../ops/metrics.js";
 import type { Db } from "../store/db.js";
@@ -34,6 +34,8 @@ export const PERSIST_CONCURRENCY = 32;
 
 export interface PersistWorkerDeps {
   config: Config;
+  /** A worker-role connection, opened and closed by the composition root (src/app/clients.ts). */
+  connection: RedisConnection;
   db: Db;
   pool: pg.Pool;
   metrics: Metrics;
@@ -87,7 +89,6 @@ export function createPersistWorker(deps: PersistWorkerDeps) {
 
   return {
     start() {
-      const connection = createRedis(config, "worker", "voice-receipts-persist");
       worker = new Worker(
         QUEUE_NAMES.receipts,
         async (job) => {
@@ -132,7 +133,7 @@ export function createPersistWorker(deps: PersistWorkerDeps) {
           return { applied: result.applied, deadLettered: result.deadLettered };
         },
         {
-          connection,
+          connection: deps.connection,
           prefix: config.queuePrefix,
           // Recorded on each job as processedBy: which process applied it.
           name: `persist@${hostname()}:${process.pid}`,
@@ -151,13 +152,7 @@ export function createPersistWorker(deps: PersistWorkerDeps) {
       });
     },
     async stop() {
-      if (worker) {
-        const conn = worker.opts.connection;
-        await worker.close();
-        if (conn && "quit" in conn) {
-          await (conn as { quit(): Promise<unknown> }).quit().catch(() => {});
-        }
-      }
+      await worker?.close();
     },
   };
 }
