@@ -12,6 +12,7 @@
 import type { Queue } from "bullmq";
 import type pg from "pg";
 
+import { sleep } from "../infra/sleep.js";
 import type { ReconcilePolicy } from "../config.js";
 import type { Logger } from "../logger.js";
 import { addJobs, reconcileJobId } from "../pipeline/jobs.js";
@@ -52,7 +53,8 @@ export function createScheduler(o: SchedulerOptions) {
   const { pool, queue, logger, metrics } = o;
   let stopped = true;
   let loop: Promise<void> | undefined;
-  let wake: (() => void) | undefined;
+  /** Aborted by stop() to cut the pause between scans short. */
+  let wake: AbortController | undefined;
   let lastRecovery = Date.now();
 
   async function enqueue(rows: Scheduled[], reason: "new" | "changed" | "recovered") {
@@ -156,13 +158,8 @@ export function createScheduler(o: SchedulerOptions) {
       if (stopped) {
         break;
       }
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, o.intervalMs);
-        wake = () => {
-          clearTimeout(t);
-          resolve();
-        };
-      });
+      wake = new AbortController();
+      await sleep(o.intervalMs, wake.signal);
       wake = undefined;
     }
   }
@@ -178,7 +175,7 @@ export function createScheduler(o: SchedulerOptions) {
     },
     async stop() {
       stopped = true;
-      wake?.();
+      wake?.abort();
       await loop;
     },
   };

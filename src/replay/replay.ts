@@ -14,6 +14,7 @@
  */
 import type pg from "pg";
 
+import { sleep } from "../infra/sleep.js";
 import { inferMessageType } from "../domain/envelope.js";
 import { normalizeReceipt } from "../domain/receipt.js";
 import { AppError, coerceError } from "../errors.js";
@@ -123,8 +124,6 @@ class TaskPool {
     }
   }
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A failure of the file system (open, read), as opposed to one of PostgreSQL or Redis. */
 function isFileError(err: unknown): boolean {

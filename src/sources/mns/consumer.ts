@@ -10,6 +10,7 @@
 import type MNSClient from "@alicloud/mns";
 import { ExponentialBackoff, type IBackoff } from "cockatiel";
 
+import { sleep } from "../../infra/sleep.js";
 import type { MnsQueueConfig } from "../../config.js";
 import { decodeMnsBody } from "../../domain/envelope.js";
 import type { Logger } from "../../logger.js";
@@ -35,22 +36,6 @@ export interface MnsConsumerOptions {
 }
 
 const BATCH = 16;
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) {
-      resolve();
-      return;
-    }
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
-}
 
 export function createMnsConsumer(options: MnsConsumerOptions) {
   const { intake, metrics, tokens } = options;
