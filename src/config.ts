@@ -5,11 +5,8 @@
  */
 import { z } from "zod";
 
+import { HOUR, SECOND } from "./domain/time.js";
 import { ConfigError } from "./errors.js";
-
-export const SECOND = 1000;
-export const MINUTE = 60 * SECOND;
-export const HOUR = 60 * MINUTE;
 
 /** Actions a SmartCall callback may answer (reference §1.6). */
 export const SMART_CALL_ACTIONS = [
