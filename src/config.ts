@@ -313,15 +313,6 @@ export interface Config {
   log: { level: (typeof LOG_LEVELS)[number]; redactNumbers: boolean };
 }
 
-/** Names of variables whose values must never be printed. */
-export const SECRET_VARIABLES = [
-  "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
-  "VMS_PUSH_TOKEN",
-  "VMS_ADMIN_TOKEN",
-  "DATABASE_URL",
-  "REDIS_URL",
-] as const;
-
 /** The secret values of a configuration, for the logger to scrub from error messages. */
 export function configSecrets(config: Config): string[] {
   const passwords = [config.databaseUrl, ...splitRedisUrls(config.redisUrl)].map((u) => {
