@@ -7,6 +7,7 @@
 import { randomBytes } from "node:crypto";
 import { Writable } from "node:stream";
 
+import { sleep } from "../infra/sleep.js";
 import { buildApp } from "../app.js";
 import { loadConfig, redactUrl } from "../config.js";
 import { createLogger } from "../logger.js";
@@ -125,7 +126,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
         out("  (stopped waiting: the rest will be completed by a running daemon)");
         break;
       }
-      await new Promise((r) => setTimeout(r, 1000));
+      await sleep(1000);
     }
 
     // 4. The reports.

@@ -56,7 +56,7 @@ export function createSweeper(options: SweeperOptions) {
         running ??= sweepOnce()
           .then(() => undefined)
           .catch((err: unknown) => {
-            logger.warn({ err: { message: (err as Error).message } }, "sweep failed; will retry");
+            logger.warn({ err }, "sweep failed; will retry");
           })
           .finally(() => {
             running = undefined;

@@ -5,6 +5,7 @@
  */
 import type pg from "pg";
 
+import { sleep } from "../infra/sleep.js";
 import type { DetailValues, Discrepancies, JsonObject } from "./detail.js";
 import type { SkipReason } from "./store.js";
 
@@ -157,7 +158,7 @@ async function withRetry<T>(fn: () => Promise<T>): Promise<T> {
       if (attempt >= 3 || !RETRYABLE.has((err as { code?: string }).code ?? "")) {
         throw err;
       }
-      await new Promise((r) => setTimeout(r, 10 + Math.random() * 40));
+      await sleep(10 + Math.random() * 40);
     }
   }
 }

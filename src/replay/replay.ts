@@ -12,11 +12,13 @@
  * - `queue`: persist jobs are queued and the persist workers of a running daemon apply them;
  * - `wait`: as `queue`, then wait until the workers have processed every replayed receipt.
  */
+import pLimit, { type LimitFunction } from "p-limit";
 import type pg from "pg";
 
 import { inferMessageType } from "../domain/envelope.js";
 import { normalizeReceipt } from "../domain/receipt.js";
 import { AppError, coerceError } from "../errors.js";
+import { sleep } from "../infra/sleep.js";
 import type { Intake, IntakeItem, IntakeResult } from "../pipeline/intake.js";
 import { applyReceipts, type PersistResult } from "../pipeline/persist.js";
 import type { RejectedRow } from "../store/receiptsStore.js";
@@ -88,28 +90,36 @@ export const UNKNOWN_TYPE_REASON =
   "message type unknown: no --type, no MessageType property, no type in the file name, " +
   "and its fields match no known receipt type";
 
-/** At most `limit` tasks at once; `submit` waits for a free slot, the first failure is kept. */
+/**
+ * At most `concurrency` tasks at once (p-limit). Reading waits while a submitted task still
+ * waits for a slot, so no more than the running batches are held in memory; the first failure
+ * is kept, tasks not yet started after it are skipped, and submit/drain throw it.
+ */
 class TaskPool {
+  private readonly limit: LimitFunction;
   private readonly inflight = new Set<Promise<void>>();
   private failure: unknown;
 
-  constructor(private readonly limit: number) {}
+  constructor(concurrency: number) {
+    this.limit = pLimit(concurrency);
+  }
 
   get failed(): boolean {
     return this.failure !== undefined;
   }
 
   async submit(task: () => Promise<void>): Promise<void> {
-    while (this.inflight.size >= this.limit) {
-      await Promise.race(this.inflight);
-    }
     this.throwIfFailed();
-    const p: Promise<void> = task()
+    const p: Promise<void> = this.limit(() => (this.failed ? Promise.resolve() : task()))
       .catch((err: unknown) => {
         this.failure ??= err ?? new Error("task failed");
       })
       .finally(() => this.inflight.delete(p));
     this.inflight.add(p);
+    while (this.limit.pendingCount > 0) {
+      await Promise.race(this.inflight);
+    }
+    this.throwIfFailed();
   }
 
   async drain(): Promise<void> {
@@ -123,8 +133,6 @@ class TaskPool {
     }
   }
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A failure of the file system (open, read), as opposed to one of PostgreSQL or Redis. */
 function isFileError(err: unknown): boolean {

@@ -82,7 +82,7 @@ export function registerSmartCallRoute(app: FastifyInstance, deps: SmartCallRout
         ]);
       } catch (err) {
         deps.logger.warn(
-          { err: { message: (err as Error).message } },
+          { err },
           "malformed smart-call callback could not be kept in rejected_receipts",
         );
       }

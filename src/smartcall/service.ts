@@ -225,7 +225,7 @@ export async function createSmartCallService(
               callId: turn.callId,
               contentType: turn.contentType,
               action: decision.answer.action,
-              err: { message: (err as Error).message },
+              err,
             },
             "smart-call turn answered but not stored (PostgreSQL unavailable?)",
           );
