@@ -5,6 +5,7 @@
  */
 import type pg from "pg";
 
+import { isTransactionConflict } from "../store/pgErrors.js";
 import type { DetailValues, Discrepancies, JsonObject } from "./detail.js";
 import type { SkipReason } from "./store.js";
 
@@ -146,15 +147,12 @@ async function writeSimple(
   return new Set(done.map((r) => r.callId));
 }
 
-/** PostgreSQL's "try again" errors: deadlock detected, serialization failure. */
-const RETRYABLE = new Set(["40P01", "40001"]);
-
 async function withRetry<T>(fn: () => Promise<T>): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
       return await fn();
     } catch (err) {
-      if (attempt >= 3 || !RETRYABLE.has((err as { code?: string }).code ?? "")) {
+      if (attempt >= 3 || !isTransactionConflict(err)) {
         throw err;
       }
       await new Promise((r) => setTimeout(r, 10 + Math.random() * 40));

@@ -19,6 +19,7 @@ import { normalizeReceipt } from "../domain/receipt.js";
 import { AppError, coerceError } from "../errors.js";
 import type { Intake, IntakeItem, IntakeResult } from "../pipeline/intake.js";
 import { applyReceipts, type PersistResult } from "../pipeline/persist.js";
+import { isTransactionConflict } from "../store/pgErrors.js";
 import type { RejectedRow } from "../store/receiptsStore.js";
 import { readFile, type ReplayFile } from "./files.js";
 import { typeFromPath } from "./formats.js";
@@ -134,18 +135,12 @@ function isFileError(err: unknown): boolean {
 
 const FILE_SYSCALLS = new Set(["open", "read", "stat", "lstat", "fstat", "close"]);
 
-/** PostgreSQL deadlock / serialization failure: the transaction can simply run again. */
-function isTransient(err: unknown): boolean {
-  const code = (err as { code?: unknown }).code;
-  return code === "40P01" || code === "40001";
-}
-
 async function applyWithRetry(pool: pg.Pool, ids: readonly number[]): Promise<PersistResult> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await applyReceipts(pool, ids);
     } catch (err) {
-      if (attempt >= 5 || !isTransient(err)) {
+      if (attempt >= 5 || !isTransactionConflict(err)) {
         throw err;
       }
       await sleep(Math.random() * 50 * 2 ** attempt);
