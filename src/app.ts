@@ -30,7 +30,7 @@ import { registerPushRoutes } from "./sources/http/pushRoute.js";
 import { createMnsConsumer } from "./sources/mns/consumer.js";
 import { createTokenProvider } from "./sources/mns/tokens.js";
 import { buildHttpServer } from "./sources/http/server.js";
-import { createDb, createPool } from "./store/db.js";
+import { createPool } from "./store/db.js";
 import { runMigrations } from "./store/migrate.js";
 import { createPartitionMaintainer } from "./store/partitions.js";
 
@@ -69,7 +69,6 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
   const metrics = createMetrics();
 
   const pool = createPool(config.databaseUrl, { max: 10 });
-  const db = createDb(pool);
   // Before Redis connects (the pool has not connected yet): a bad VMS_SMART_CALL_RULES file is a
   // ConfigError here with nothing else to undo.
   const smartCall = runsIngest
@@ -168,7 +167,6 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
   const persistWorker = runsWorker
     ? createPersistWorker({
         config,
-        db,
         pool,
         metrics,
         logger: logger.child({ component: "persist" }),

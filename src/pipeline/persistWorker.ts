@@ -20,7 +20,6 @@ import type { Config } from "../config.js";
 import { createRedis } from "../infra/redis.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../ops/metrics.js";
-import type { Db } from "../store/db.js";
 import { JOB_CATALOG, QUEUE_NAMES } from "./jobs.js";
 import { applyReceipts, type PersistResult } from "./persist.js";
 
@@ -76,7 +75,6 @@ function createBatcher(apply: (ids: number[]) => Promise<PersistResult>) {
 
 export interface PersistWorkerDeps {
   config: Config;
-  db: Db;
   pool: pg.Pool;
   metrics: Metrics;
   logger: Logger;
