@@ -13,7 +13,7 @@ import {
   refreshDtmfFromEvents,
   type BatchRows,
   type CallRow,
-} from "../store/callsStore.js";
+} from "../store/calls/applyReceipts.js";
 import { insertRejected, type ReceiptSource, type RejectedRow } from "../store/receiptsStore.js";
 
 export interface PersistResult {

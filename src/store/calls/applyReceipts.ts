@@ -6,8 +6,8 @@
  */
 import type pg from "pg";
 
-import type { CallEventRow, CallPatch, RecordingRow } from "../domain/receipt.js";
-import { isoTime } from "./receiptsStore.js";
+import type { CallEventRow, CallPatch, RecordingRow } from "../../domain/receipt.js";
+import { isoTime } from "../receiptsStore.js";
 
 /**
  * One merged row per call, produced by mergeCallPatches (pipeline/persist.ts): the columns of a

@@ -5,9 +5,9 @@
  */
 import type pg from "pg";
 
-import { isTransactionConflict } from "../store/pgErrors.js";
-import type { DetailValues, Discrepancies, JsonObject } from "./detail.js";
-import type { SkipReason } from "./store.js";
+import { isTransactionConflict } from "../pgErrors.js";
+import type { DetailValues, Discrepancies, JsonObject } from "../../reconcile/detail.js";
+import type { SkipReason } from "./reconcileSchedule.js";
 
 /** The `calls` columns the detail speaks for (null = keep what the receipts said). */
 export type DetailColumns = DetailValues;

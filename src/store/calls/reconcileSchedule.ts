@@ -13,7 +13,7 @@
  */
 import type pg from "pg";
 
-import type { CallTimes } from "./policy.js";
+import type { CallTimes } from "../../reconcile/policy.js";
 
 /** A call that got (or needs) a job; `delayMs` until it is due, by PostgreSQL's clock. */
 export interface Scheduled {
