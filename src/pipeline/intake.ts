@@ -21,15 +21,14 @@ import { normalizeReceipt } from "../domain/receipt.js";
 import { StorageUnavailableError, coerceError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../ops/metrics.js";
+import { isDataError } from "../store/pgErrors.js";
 import {
   insertReceipts,
-  insertRejected,
   type InsertedReceipt,
   type ReceiptRow,
   type ReceiptSource,
-  type RejectedRow,
-} from "../store/receiptsStore.js";
-import { isDataError } from "../store/pgErrors.js";
+} from "../store/receipts/insert.js";
+import { insertRejected, type RejectedRow } from "../store/rejectedReceipts/insert.js";
 import type pg from "pg";
 import type { PipelineQueues } from "./queues.js";
 

@@ -20,6 +20,7 @@ import type { Config } from "../config.js";
 import { createRedis } from "../infra/redis.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../ops/metrics.js";
+import { countUnprocessed } from "../store/receipts/reads.js";
 import { JOB_CATALOG, QUEUE_NAMES } from "./jobs.js";
 import { applyReceipts, type PersistResult } from "./persist.js";
 
@@ -103,14 +104,6 @@ export function createPersistWorker(deps: PersistWorkerDeps) {
   const { config, pool, metrics, logger } = deps;
   let worker: Worker | undefined;
 
-  async function stillUnprocessed(ids: readonly number[]): Promise<number> {
-    const { rows } = await pool.query<{ n: number }>(
-      "select count(*)::int as n from receipts where id = any($1::bigint[]) and processed_at is null",
-      [ids],
-    );
-    return rows[0]?.n ?? 0;
-  }
-
   const batcher = createBatcher((ids) => applyReceipts(pool, ids));
   /** Batch results already counted in the metrics (each is shared by all its jobs). */
   const counted = new WeakSetOnce<PersistResult>();
@@ -130,7 +123,7 @@ export function createPersistWorker(deps: PersistWorkerDeps) {
           const alone = job.attemptsMade > 0;
           const result = alone ? await applyReceipts(pool, ids) : await batcher.add(ids);
           const skipped = result.skipped === 0 ? [] : skippedOf(ids, result.skippedIds);
-          if (skipped.length > 0 && (await stillUnprocessed(skipped)) > 0) {
+          if (skipped.length > 0 && (await countUnprocessed(pool, skipped)) > 0) {
             // Another worker holds them (or rolled back): try again shortly rather than trust it.
             throw new Error(`${skipped.length} receipts locked by another worker; retrying`);
           }

@@ -25,11 +25,8 @@ import { createProdIdMemory } from "./prodIds.js";
 import { createCallReconciler } from "./reconcileCall.js";
 import { createScheduler } from "./scheduler.js";
 import { describePolicy } from "./selection.js";
-import {
-  loadCalls,
-  loadLatestReports,
-  type CallSnapshot,
-} from "../store/calls/reconcileSchedule.js";
+import { loadCalls, type CallSnapshot } from "../store/calls/reads.js";
+import { loadLatestReports } from "../store/receipts/reads.js";
 import { concurrencyFor, createReconcileWorker } from "./worker.js";
 import { writeResults, type ReconcileWrite } from "../store/calls/reconcileWrites.js";
 

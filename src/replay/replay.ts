@@ -20,7 +20,8 @@ import { AppError, coerceError } from "../errors.js";
 import type { Intake, IntakeItem, IntakeResult } from "../pipeline/intake.js";
 import { applyReceipts, type PersistResult } from "../pipeline/persist.js";
 import { isTransactionConflict } from "../store/pgErrors.js";
-import type { RejectedRow } from "../store/receiptsStore.js";
+import { unprocessedIds } from "../store/receipts/reads.js";
+import type { RejectedRow } from "../store/rejectedReceipts/insert.js";
 import { readFile, type ReplayFile } from "./files.js";
 import { typeFromPath } from "./formats.js";
 import { markCallsSkipped } from "./noReconcile.js";
@@ -392,13 +393,7 @@ async function waitProcessed(
   for (;;) {
     const still: number[] = [];
     for (let i = 0; i < pending.length; i += 10_000) {
-      const { rows } = await pool.query<{ id: string }>(
-        "select id from receipts where id = any($1::bigint[]) and processed_at is null",
-        [pending.slice(i, i + 10_000)],
-      );
-      for (const r of rows) {
-        still.push(Number(r.id));
-      }
+      still.push(...(await unprocessedIds(pool, pending.slice(i, i + 10_000))));
     }
     pending = still;
     onLeft(pending.length);
