@@ -8,7 +8,8 @@
  * How the two sides meet:
  *   - receipts: a VoiceReport (the CDR) overrides the values of events and recordings, unless
  *     the call is already reconciled (the detail is authoritative); anything else only fills
- *     columns that are still NULL. Every receipt sets updated_at.
+ *     columns that are still NULL. Every receipt sets updated_at. (Within one batch,
+ *     mergeCallPatches first ranks VoiceReport > VoiceRecordReport > VoiceCallReport per column.)
  *   - reconciliation writes the detail's values over the receipts' (`detail`), or only where
  *     the receipts said nothing (`fill`), and sets reconciled_at = updated_at = now(). So
  *     `updated_at > reconciled_at` means "a receipt changed the call since it was reconciled";

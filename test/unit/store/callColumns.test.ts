@@ -4,16 +4,17 @@
  * them and not to the rule fails here.
  */
 import { getTableColumns } from "drizzle-orm";
-import { describe, expect, it } from "vitest";
+import { describe, expect, expectTypeOf, it } from "vitest";
 
 import { emptyPatch } from "../../../src/domain/types.js";
-import { detailValues } from "../../../src/reconcile/detail.js";
+import { detailValues, type DetailValues } from "../../../src/reconcile/detail.js";
 import { CALL_PATCH_FIELDS, upsertCallsSql } from "../../../src/store/calls/applyReceipts.js";
 import {
   CALL_COLUMNS,
   COLUMNS,
   DETAIL_FIELDS,
   RECEIPT_FIELDS,
+  type DetailColumns,
 } from "../../../src/store/calls/columns.js";
 import { calls } from "../../../src/store/schema.js";
 
@@ -54,6 +55,8 @@ describe("calls merge rule", () => {
 
   it("derives the detail fields from the rule: exactly the values a detail brings", () => {
     expect(sorted(DETAIL_FIELDS.map((c) => c.key))).toEqual(sorted(Object.keys(detailValues({}))));
+    // Checked by tsc: the reconciler's values are exactly the columns the store writes.
+    expectTypeOf<DetailColumns>().toEqualTypeOf<DetailValues>();
     // bRingTime only fills: the receipts' ring time is kept when there is one.
     expect(DETAIL_FIELDS.filter((c) => c.detail === "fill").map((c) => c.column)).toEqual([
       "ring_time",
