@@ -7,7 +7,7 @@ import type pg from "pg";
 
 import type { CallPatch } from "../../domain/receipt.js";
 import { emptyPatch } from "../../domain/types.js";
-import { isoTime } from "../isoTime.js";
+import { isoOrNull as iso } from "../isoTime.js";
 import {
   CALL_COLUMNS,
   COLUMNS,
@@ -150,8 +150,8 @@ const RECEIPT_COLUMNS = COLUMNS.filter((c) => c.owner === "key" || c.receipt !==
 );
 
 /**
- * The upsert of a batch's merged call rows, `rows` the parameter holding their JSON (callsJson): rows travel as one JSON
- * string, which the driver sends as is instead of escaping every element into array literals.
+ * The upsert of a batch's merged call rows; `rows` names the parameter holding their JSON
+ * (callsJson), sent as one string instead of every element escaped into array literals.
  */
 export const upsertCallsSql = (
   rows: string,
@@ -160,8 +160,6 @@ export const upsertCallsSql = (
     from json_to_recordset(${rows}::json) as u(${RECEIPT_COLUMNS.flatMap((c) => c.json ?? []).join(", ")})
   on conflict (${CALL_COLUMNS.callId.column}) do update set
   ${RECEIPT_COLUMNS.flatMap((c) => (c.set === null ? [] : [`${c.column} = ${c.set}`])).join(",\n  ")}`;
-
-const iso = (d: Date | null): string | null => (d === null ? null : isoTime(d));
 
 /** Times as ISO text (JSON.stringify meeting a Date leaves its fast path); checked complete. */
 type AsJson<R> = { [K in keyof R]: R[K] extends Date | null ? string | null : R[K] };
