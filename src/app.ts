@@ -29,7 +29,7 @@ import { registerQueueMetrics } from "./ops/queueMetrics.js";
 import { createIntake, type Intake } from "./pipeline/intake.js";
 import type { ReconcilerTuning } from "./reconcile/reconciler.js";
 import { runShutdown } from "./shutdown.js";
-import { createDb, createPool } from "./store/db.js";
+import { createPool } from "./store/db.js";
 import { runMigrations } from "./store/migrate.js";
 import { createPartitionMaintainer } from "./store/partitions.js";
 
@@ -65,7 +65,6 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
   const { logger, role } = options;
   const metrics = createMetrics();
   const pool = createPool(config.databaseUrl, { max: 10 });
-  const db = createDb(pool);
   // Before Redis connects: a bad rules file then has only the pool to undo.
   const smartCall = runsIngest(role)
     ? await openSmartCall(config, pool, metrics, logger)
@@ -92,7 +91,6 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
     ? buildWorker({
         config,
         pool,
-        db,
         clients,
         metrics,
         logger,

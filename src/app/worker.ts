@@ -13,14 +13,12 @@ import type { Metrics } from "../ops/metrics.js";
 import { createPersistWorker } from "../pipeline/persistWorker.js";
 import { createSweeper } from "../pipeline/sweeper.js";
 import { createReconciler, type ReconcilerTuning } from "../reconcile/reconciler.js";
-import type { Db } from "../store/db.js";
 import { closeReconcileLink, type Clients } from "./clients.js";
 import type { Component } from "./component.js";
 
 export interface WorkerDeps {
   config: Config;
   pool: pg.Pool;
-  db: Db;
   clients: Clients;
   metrics: Metrics;
   logger: Logger;
@@ -49,7 +47,6 @@ export function buildWorker(deps: WorkerDeps): WorkerPart {
   const persist = createPersistWorker({
     config,
     connection: persistRedis,
-    db: deps.db,
     pool,
     metrics,
     logger: logger.child({ component: "persist" }),

@@ -22,14 +22,14 @@ import { createBatcher } from "../infra/batcher.js";
 import { StorageUnavailableError, coerceError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../ops/metrics.js";
+import { isDataError } from "../store/pgErrors.js";
 import {
   insertReceipts,
-  insertRejected,
   type InsertedReceipt,
   type ReceiptRow,
   type ReceiptSource,
-  type RejectedRow,
-} from "../store/receiptsStore.js";
+} from "../store/receipts/insert.js";
+import { insertRejected, type RejectedRow } from "../store/rejectedReceipts/insert.js";
 import type pg from "pg";
 import type { PipelineQueues } from "./queues.js";
 
@@ -98,16 +98,6 @@ export const INSERTS_IN_FLIGHT = 4;
 export const GROUP_MAX_ROWS = 1000;
 
 /**
- * Whether PostgreSQL answered with an error about the data itself (SQLSTATE class 22 data
- * exception, 23 integrity constraint violation, 54 program limit exceeded), as opposed to being
- * unavailable.
- */
-function refusedData(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === "string" && /^(22|23|54)[0-9A-Z]{3}$/.test(code);
-}
-
-/**
  * The group committer: `write(rows)` resolves with the rows' outcome (as insertReceipts gives
  * it, in the same order) once they are committed in PostgreSQL AND queued in Redis; it rejects
  * with StorageUnavailableError naming which of the two failed. `rows` must be unique by
@@ -137,7 +127,7 @@ function createGroupCommitter(pool: pg.Pool, queues: PipelineQueues, clock: () =
     try {
       inserted = await insertReceipts(pool, [...unique.values()], clock());
     } catch (err) {
-      if (group.length > 1 && refusedData(err)) {
+      if (group.length > 1 && isDataError(err)) {
         // PostgreSQL refused a value: retry each batch alone, so it fails only its own batch.
         // (Not when PostgreSQL is unreachable: that answer must stay fast, and would not change.)
         return (await Promise.all(group.map((rows) => commit([rows])))).flat();

@@ -21,7 +21,7 @@ import { createBatcher } from "../infra/batcher.js";
 import type { RedisConnection } from "../infra/redis.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../ops/metrics.js";
-import type { Db } from "../store/db.js";
+import { countUnprocessed } from "../store/receipts/reads.js";
 import { QUEUE_NAMES, parseJob } from "./jobs.js";
 import { applyReceipts, type PersistResult } from "./persist.js";
 
@@ -36,7 +36,6 @@ export interface PersistWorkerDeps {
   config: Config;
   /** A worker-role connection, opened and closed by the composition root (src/app/clients.ts). */
   connection: RedisConnection;
-  db: Db;
   pool: pg.Pool;
   metrics: Metrics;
   logger: Logger;
@@ -64,14 +63,6 @@ function skippedOf(jobIds: readonly number[], skippedIds: readonly number[]): nu
 export function createPersistWorker(deps: PersistWorkerDeps) {
   const { config, pool, metrics, logger } = deps;
   let worker: Worker | undefined;
-
-  async function stillUnprocessed(ids: readonly number[]): Promise<number> {
-    const { rows } = await pool.query<{ n: number }>(
-      "select count(*)::int as n from receipts where id = any($1::bigint[]) and processed_at is null",
-      [ids],
-    );
-    return rows[0]?.n ?? 0;
-  }
 
   // Each item is one job's ids; the whole batch is one applyReceipts transaction whose result
   // every job of the batch shares (see the file header).
@@ -101,7 +92,7 @@ export function createPersistWorker(deps: PersistWorkerDeps) {
           const alone = job.attemptsMade > 0;
           const result = alone ? await applyReceipts(pool, ids) : await batcher.add(ids);
           const skipped = result.skipped === 0 ? [] : skippedOf(ids, result.skippedIds);
-          if (skipped.length > 0 && (await stillUnprocessed(skipped)) > 0) {
+          if (skipped.length > 0 && (await countUnprocessed(pool, skipped)) > 0) {
             // Another worker holds them (or rolled back): try again shortly rather than trust it.
             throw new Error(`${skipped.length} receipts locked by another worker; retrying`);
           }

@@ -7,7 +7,7 @@
 import type pg from "pg";
 
 import type { Logger } from "../logger.js";
-import { findUnprocessed } from "../store/receiptsStore.js";
+import { findUnprocessed } from "../store/receipts/reads.js";
 import type { PipelineQueues } from "./queues.js";
 
 export interface SweeperOptions {

@@ -25,9 +25,10 @@ import { createProdIdMemory } from "./prodIds.js";
 import { createCallReconciler } from "./reconcileCall.js";
 import { createScheduler } from "./scheduler.js";
 import { describePolicy } from "./selection.js";
-import { loadCalls, loadLatestReports, type CallSnapshot } from "./store.js";
+import { loadCalls, type CallSnapshot } from "../store/calls/reads.js";
+import { loadLatestReports } from "../store/receipts/reads.js";
 import { concurrencyFor, createReconcileWorker } from "./worker.js";
-import { writeResults, type ReconcileWrite } from "./writes.js";
+import { writeResults, type ReconcileWrite } from "../store/calls/reconcileWrites.js";
 
 /** Knobs with production defaults; tests and benches shorten some. */
 export interface ReconcilerTuning {

@@ -26,7 +26,7 @@ import {
   scheduleNew,
   unschedule,
   type Scheduled,
-} from "./store.js";
+} from "../store/calls/reconcileSchedule.js";
 
 export interface SchedulerOptions {
   pool: pg.Pool;

@@ -12,7 +12,7 @@ import { QUEUE_NAMES, parseJob } from "../pipeline/jobs.js";
 import { LimiterAbortedError } from "./limiter.js";
 import type { ReconcileMetrics } from "./metrics.js";
 import type { Outcome } from "./reconcileCall.js";
-import type { ReconcileWrite } from "./writes.js";
+import type { ReconcileWrite } from "../store/calls/reconcileWrites.js";
 
 export interface ReconcileWorkerOptions {
   connection: RedisConnection;

@@ -21,7 +21,9 @@ import { AppError, coerceError } from "../errors.js";
 import { sleep } from "../infra/sleep.js";
 import type { Intake, IntakeItem, IntakeResult } from "../pipeline/intake.js";
 import { applyReceipts, type PersistResult } from "../pipeline/persist.js";
-import type { RejectedRow } from "../store/receiptsStore.js";
+import { isTransactionConflict } from "../store/pgErrors.js";
+import { unprocessedIds } from "../store/receipts/reads.js";
+import type { RejectedRow } from "../store/rejectedReceipts/insert.js";
 import { readFile, type ReplayFile } from "./files.js";
 import { typeFromPath } from "./formats.js";
 import { markCallsSkipped } from "./noReconcile.js";
@@ -142,18 +144,12 @@ function isFileError(err: unknown): boolean {
 
 const FILE_SYSCALLS = new Set(["open", "read", "stat", "lstat", "fstat", "close"]);
 
-/** PostgreSQL deadlock / serialization failure: the transaction can simply run again. */
-function isTransient(err: unknown): boolean {
-  const code = (err as { code?: unknown }).code;
-  return code === "40P01" || code === "40001";
-}
-
 async function applyWithRetry(pool: pg.Pool, ids: readonly number[]): Promise<PersistResult> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await applyReceipts(pool, ids);
     } catch (err) {
-      if (attempt >= 5 || !isTransient(err)) {
+      if (attempt >= 5 || !isTransactionConflict(err)) {
         throw err;
       }
       await sleep(Math.random() * 50 * 2 ** attempt);
@@ -405,13 +401,7 @@ async function waitProcessed(
   for (;;) {
     const still: number[] = [];
     for (let i = 0; i < pending.length; i += 10_000) {
-      const { rows } = await pool.query<{ id: string }>(
-        "select id from receipts where id = any($1::bigint[]) and processed_at is null",
-        [pending.slice(i, i + 10_000)],
-      );
-      for (const r of rows) {
-        still.push(Number(r.id));
-      }
+      still.push(...(await unprocessedIds(pool, pending.slice(i, i + 10_000))));
     }
     pending = still;
     onLeft(pending.length);

@@ -16,7 +16,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 
 import type { Logger } from "../logger.js";
 import { requestToken, tokenMatches } from "../sources/http/pushRoute.js";
-import type { RejectedRow } from "../store/receiptsStore.js";
+import type { RejectedRow } from "../store/rejectedReceipts/insert.js";
 import { failureReply, successReply } from "./answer.js";
 import { parseCallback, queryWithoutToken, readCallbackParams } from "./callback.js";
 import type { SmartCallMetrics } from "./metrics.js";

@@ -16,7 +16,7 @@ import { decodeMnsBody } from "../../domain/envelope.js";
 import type { Logger } from "../../logger.js";
 import type { Metrics } from "../../ops/metrics.js";
 import type { Intake, IntakeItem } from "../../pipeline/intake.js";
-import type { RejectedRow } from "../../store/receiptsStore.js";
+import type { RejectedRow } from "../../store/rejectedReceipts/insert.js";
 import { mnsClientFactory } from "./mnsClient.js";
 import { classifyMnsError, configHint, mnsErrorCode } from "./mnsErrors.js";
 import type { StsCredentials, TokenProvider } from "./tokens.js";
