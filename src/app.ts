@@ -23,6 +23,8 @@ import { createPipelineQueues } from "./pipeline/queues.js";
 import { createPersistWorker } from "./pipeline/persistWorker.js";
 import { createSweeper } from "./pipeline/sweeper.js";
 import { createReconciler, type ReconcilerTuning } from "./reconcile/reconciler.js";
+import { createRecordingFetcher, type FetcherTuning } from "./recordings/fetcher.js";
+import { openObjectStore } from "./recordings/objectStore.js";
 import { runShutdown, type ShutdownStep } from "./shutdown.js";
 import { registerSmartCallRoute } from "./smartcall/route.js";
 import { createSmartCallService } from "./smartcall/service.js";
@@ -46,6 +48,8 @@ export interface AppOptions {
   sweep?: { intervalMs?: number; graceMs?: number };
   /** Reconciler timing (tests and benches shorten it). */
   reconcile?: ReconcilerTuning;
+  /** Recording fetcher timing (tests shorten it). */
+  recordings?: FetcherTuning;
 }
 
 export interface App {
@@ -194,6 +198,18 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
       })
     : undefined;
 
+  // Recordings downloaded into VMS_RECORDINGS_STORE before Alibaba's 7-day link expires.
+  const recordingFetcher = runsWorker
+    ? createRecordingFetcher({
+        config,
+        pool,
+        store: await openObjectStore(config),
+        metrics: metrics.recordings,
+        logger: logger.child({ component: "recordings" }),
+        ...(options.recordings ? { tuning: options.recordings } : {}),
+      })
+    : undefined;
+
   // Month partitions of receipts/call_events, created ahead (any role; safe from many processes).
   const partitions = createPartitionMaintainer({
     pool,
@@ -218,6 +234,7 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
       partitions.start();
       persistWorker?.start();
       reconciler?.start();
+      recordingFetcher?.start();
       sweeper?.start();
       if (runsWorker) {
         logger.info({ role }, "workers started");
@@ -257,6 +274,9 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
         }
         if (reconciler) {
           steps.push({ name: "reconciler", run: () => reconciler.stop() });
+        }
+        if (recordingFetcher) {
+          steps.push({ name: "recordings", run: () => recordingFetcher.stop() });
         }
         steps.push({ name: "observed-queues", run: () => observed.close() });
         steps.push({ name: "queues", run: () => queues.close() });
