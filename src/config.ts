@@ -328,6 +328,9 @@ const envSchema = z.object({
   VMS_RECORDINGS_S3_REGION: z.preprocess(emptyAsUndefined, z.string().default("us-east-1")),
   VMS_RECORDINGS_S3_FORCE_PATH_STYLE: onOff,
   VMS_RECORDINGS_HOSTS: recordingHosts,
+  AWS_ACCESS_KEY_ID: optionalString,
+  AWS_SECRET_ACCESS_KEY: optionalString,
+  AWS_SESSION_TOKEN: optionalString,
   VMS_RECORDINGS_CONCURRENCY: intInRange(1, 64, 4),
   /** 0: no cap. Shared by every download of one process. */
   VMS_RECORDINGS_MAX_BYTES_PER_S: intInRange(0, 10 * 1024 * 1024 * 1024, 0),
@@ -384,7 +387,14 @@ export interface Config {
   };
   recordings: {
     store: RecordingStoreConfig;
-    s3: { endpoint: string | undefined; region: string; forcePathStyle: boolean };
+    s3: {
+      endpoint: string | undefined;
+      region: string;
+      forcePathStyle: boolean;
+      /** AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY when both are set; else the SDK's own chain. */
+      credentials:
+        { accessKeyId: string; secretAccessKey: string; sessionToken?: string } | undefined;
+    };
     /** Hosts the fetcher may connect to; `*.example.com` matches sub-domains only. */
     hosts: string[];
     concurrency: number;
@@ -502,6 +512,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         endpoint: e.VMS_RECORDINGS_S3_ENDPOINT,
         region: e.VMS_RECORDINGS_S3_REGION,
         forcePathStyle: e.VMS_RECORDINGS_S3_FORCE_PATH_STYLE ?? false,
+        credentials:
+          e.AWS_ACCESS_KEY_ID !== undefined && e.AWS_SECRET_ACCESS_KEY !== undefined
+            ? {
+                accessKeyId: e.AWS_ACCESS_KEY_ID,
+                secretAccessKey: e.AWS_SECRET_ACCESS_KEY,
+                ...(e.AWS_SESSION_TOKEN === undefined ? {} : { sessionToken: e.AWS_SESSION_TOKEN }),
+              }
+            : undefined,
       },
       hosts: e.VMS_RECORDINGS_HOSTS,
       concurrency: e.VMS_RECORDINGS_CONCURRENCY,
@@ -547,8 +565,13 @@ export function describeConfig(config: Config): Record<string, unknown> {
           ? "(none)"
           : redactUrl(config.smartCall.forwardUrl).replace(/\?.*$/, "?***"),
     },
-    // Credentials for S3 come from the SDK's chain and are never part of the configuration.
-    recordings: config.recordings,
+    recordings: {
+      ...config.recordings,
+      s3: {
+        ...config.recordings.s3,
+        credentials: config.recordings.s3.credentials ? "(set)" : "(SDK default chain)",
+      },
+    },
     log: config.log,
   };
 }

@@ -3,8 +3,8 @@
  * S3-compatible endpoint, MinIO). @aws-sdk/lib-storage's Upload streams the body as a multipart
  * upload (parts of PART_SIZE, QUEUE_SIZE in flight, so memory is bounded whatever the size) and
  * completes it only after the body ended cleanly; a body error aborts the upload, leaving no
- * object. Credentials come from the SDK's default chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY,
- * profiles, instance roles) and never pass through our configuration or logs.
+ * object. Credentials: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY from the configuration's
+ * environment, else the SDK's default chain (profiles, instance roles); never logged.
  */
 import type { Readable } from "node:stream";
 
@@ -26,6 +26,7 @@ export function createS3Store(
     region: s3.region,
     forcePathStyle: s3.forcePathStyle,
     ...(s3.endpoint === undefined ? {} : { endpoint: s3.endpoint }),
+    ...(s3.credentials === undefined ? {} : { credentials: s3.credentials }),
   });
   const keyOf = (key: string) => {
     assertSafeKey(key);
