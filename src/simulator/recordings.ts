@@ -160,9 +160,14 @@ export class RecordingService {
       }
       sent += buf.length;
       if (!res.write(buf)) {
-        await new Promise((resolve) => {
-          res.once("drain", resolve);
-          res.once("close", resolve);
+        await new Promise<void>((resolve) => {
+          const go = () => {
+            res.off("drain", go);
+            res.off("close", go);
+            resolve();
+          };
+          res.on("drain", go);
+          res.on("close", go);
         });
       }
       if (rate > 0) {
