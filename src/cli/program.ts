@@ -5,6 +5,7 @@
 import { Command, InvalidArgumentError, Option } from "commander";
 
 import { parseRetention, type Retention } from "./prune.js";
+import { recordingsCommand } from "./recordings.js";
 
 export const ROLES = ["all", "ingest", "worker"] as const;
 export type Role = (typeof ROLES)[number];
@@ -221,6 +222,8 @@ Replaying the same archives again adds nothing.`,
       const { dialogueCommand } = await import("./dialogue.js");
       await dialogueCommand(callId, { format: opts.format });
     });
+
+  program.addCommand(recordingsCommand());
 
   return program;
 }
