@@ -178,7 +178,7 @@ export function createRecordingFetcher(deps: {
     );
     const r = rows[0];
     metrics.oldestPendingExpiry.set(
-      r?.soonest ? (r.soonest.getTime() - Date.now()) / 1000 : Infinity,
+      r?.soonest ? (r.soonest.getTime() - Date.now()) / 1000 : 7 * 86_400,
     );
     metrics.expiringSoon.set(r?.soon ?? 0);
   };

@@ -24,7 +24,7 @@ export function createRecordingMetrics(registry: Registry) {
     }),
     oldestPendingExpiry: new Gauge({
       name: "voice_receipts_recordings_pending_link_expiry_seconds",
-      help: "Seconds until the link of the pending recording closest to expiring expires (negative: already expired; +Inf: none pending)",
+      help: "Seconds until the link of the pending recording closest to expiring expires (negative: already expired; 604800, the 7-day link life, when none is pending)",
       registers,
     }),
     expiringSoon: new Gauge({
