@@ -64,7 +64,7 @@ export function buildProgram(): Command {
   program
     .command("prune")
     .description(
-      "drop the receipts and call_events month partitions older than a retention period (calls, recordings and reports stay)",
+      "drop the receipts and call_events month partitions older than a retention period, and the recordings received before it with their stored objects (calls and reports stay)",
     )
     .requiredOption(
       "--older-than <duration>",

@@ -100,3 +100,28 @@ it("backfills, reports and reads back recordings, refusing a corrupted one", asy
   expect(missing.code).toBe(1);
   expect(missing.stderr).toMatch(/not stored: expired/);
 }, 180_000);
+
+it("prune deletes recordings past retention with their stored objects, and keeps the rest", async () => {
+  const { rows } = await db.pool.query<{ call_id: string; storage_key: string }>(
+    "select call_id, storage_key from recordings where fetch_status = 'stored' order by call_id",
+  );
+  expect(rows).toHaveLength(2);
+  const [old, kept] = rows as [(typeof rows)[0], (typeof rows)[0]];
+  await db.pool.query(
+    "update recordings set received_at = now() - interval '400 days' where call_id = $1",
+    [old.call_id],
+  );
+  const dry = await runCli(["prune", "--older-than", "1y", "--dry-run"], env);
+  expect(dry.code).toBe(0);
+  expect(dry.stdout).toContain("1 recording(s) would be deleted with 1 stored object(s)");
+  expect(existsSync(join(dir, old.storage_key))).toBe(true);
+
+  const pruned = await runCli(["prune", "--older-than", "1y"], env);
+  expect(pruned.code).toBe(0);
+  expect(pruned.stdout).toContain("1 recording(s) deleted with 1 stored object(s)");
+  expect(existsSync(join(dir, old.storage_key))).toBe(false);
+  expect(existsSync(join(dir, kept.storage_key))).toBe(true);
+  const left = await db.pool.query("select call_id from recordings order by call_id");
+  expect(left.rows.map((r: { call_id: string }) => r.call_id)).not.toContain(old.call_id);
+  expect(left.rows).toHaveLength(2);
+}, 120_000);
