@@ -28,6 +28,8 @@ import { createMetrics, type Metrics } from "./ops/metrics.js";
 import { registerQueueMetrics } from "./ops/queueMetrics.js";
 import { createIntake, type Intake } from "./pipeline/intake.js";
 import type { ReconcilerTuning } from "./reconcile/reconciler.js";
+import type { FetcherTuning } from "./recordings/fetcher.js";
+import { openObjectStore } from "./recordings/objectStore.js";
 import { runShutdown } from "./shutdown.js";
 import { createPool } from "./store/db.js";
 import { runMigrations } from "./store/migrate.js";
@@ -45,6 +47,8 @@ export interface AppOptions {
   sweep?: { intervalMs?: number; graceMs?: number };
   /** Reconciler timing (tests and benches shorten it). */
   reconcile?: ReconcilerTuning;
+  /** Recording fetcher timing (tests shorten it). */
+  recordings?: FetcherTuning;
 }
 
 export interface App {
@@ -96,6 +100,9 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
         logger,
         ...(options.sweep ? { sweep: options.sweep } : {}),
         ...(options.reconcile ? { reconcile: options.reconcile } : {}),
+        // Recordings downloaded into VMS_RECORDINGS_STORE before Alibaba's 7-day link expires.
+        recordingStore: await openObjectStore(config),
+        ...(options.recordings ? { recordings: options.recordings } : {}),
       })
     : undefined;
   const http = buildHttp({

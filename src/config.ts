@@ -3,6 +3,8 @@
  * nowhere else (tests and drizzle.config.ts excepted). `loadConfig` is pure over the `env`
  * it is given, reports every bad variable at once, and never echoes a secret's value.
  */
+import { resolve as resolvePath } from "node:path";
+
 import { z } from "zod";
 
 import { HOUR, SECOND } from "./domain/time.js";
@@ -207,6 +209,64 @@ const reconcilePolicy = z.preprocess(
     }),
 );
 
+/** Where recordings are kept (VMS_RECORDINGS_STORE); see src/recordings/stores.ts. */
+export type RecordingStoreConfig =
+  | { kind: "off" }
+  /** `dir` is absolute (resolved against the working directory at start). */
+  | { kind: "file"; dir: string }
+  | { kind: "s3"; bucket: string; prefix: string };
+
+const recordingStore = z.preprocess(
+  emptyAsUndefined,
+  z
+    .string()
+    .default("file://./recordings")
+    .transform((s, ctx): RecordingStoreConfig => {
+      const t = s.trim();
+      if (t.toLowerCase() === "off") {
+        return { kind: "off" };
+      }
+      // file://./dir and file://dir are relative (a URL parser would take "." as a host).
+      const file = /^file:\/\/(.+)$/.exec(t);
+      if (file) {
+        return { kind: "file", dir: resolvePath(decodeURIComponent(file[1] as string)) };
+      }
+      const s3 = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:\/(.*))?$/.exec(t);
+      if (s3) {
+        const prefix = (s3[2] ?? "").replace(/^\/+|\/+$/g, "");
+        return { kind: "s3", bucket: s3[1] as string, prefix: prefix === "" ? "" : `${prefix}/` };
+      }
+      ctx.addIssue({
+        code: "custom",
+        message: `must be file://<dir>, s3://<bucket>/<prefix> or off, got "${t}"`,
+      });
+      return z.NEVER;
+    }),
+);
+
+/** VMS_RECORDINGS_HOSTS: host names, a leading `*.` matching sub-domains; OSS by default. */
+const recordingHosts = z.preprocess(
+  emptyAsUndefined,
+  z
+    .string()
+    .default("aliyuncs.com,*.aliyuncs.com")
+    .transform((s, ctx) => {
+      const hosts = s
+        .split(",")
+        .map((h) => h.trim().toLowerCase())
+        .filter(Boolean);
+      const bad = hosts.find((h) => !/^(\*\.)?[a-z0-9]([a-z0-9.:[\]-]*[a-z0-9\]])?$/.test(h));
+      if (hosts.length === 0 || bad !== undefined) {
+        ctx.addIssue({
+          code: "custom",
+          message: `must be a comma list of host names (a leading *. matches sub-domains), got "${bad ?? s}"`,
+        });
+        return z.NEVER;
+      }
+      return hosts;
+    }),
+);
+
 const envSchema = z.object({
   DATABASE_URL: url("postgres://postgres@127.0.0.1:5432/postgres", ["postgres:", "postgresql:"]),
   REDIS_URL: redisUrls,
@@ -260,6 +320,18 @@ const envSchema = z.object({
   ),
   /** Whole-answer budget of a smart-call callback (the webhook gets what is left of it). */
   VMS_SMART_CALL_DEADLINE_MS: intInRange(50, 10_000, 800),
+  VMS_RECORDINGS_STORE: recordingStore,
+  VMS_RECORDINGS_S3_ENDPOINT: z.preprocess(emptyAsUndefined, endpoint("").optional()),
+  VMS_RECORDINGS_S3_REGION: z.preprocess(emptyAsUndefined, z.string().default("us-east-1")),
+  VMS_RECORDINGS_S3_FORCE_PATH_STYLE: onOff,
+  VMS_RECORDINGS_HOSTS: recordingHosts,
+  AWS_ACCESS_KEY_ID: optionalString,
+  AWS_SECRET_ACCESS_KEY: optionalString,
+  AWS_SESSION_TOKEN: optionalString,
+  VMS_RECORDINGS_CONCURRENCY: intInRange(1, 64, 4),
+  /** 0: no cap. Shared by every download of one process. */
+  VMS_RECORDINGS_MAX_BYTES_PER_S: intInRange(0, 10 * 1024 * 1024 * 1024, 0),
+  VMS_RECORDINGS_MAX_BYTES: intInRange(1024, 64 * 1024 * 1024 * 1024, 2 * 1024 * 1024 * 1024),
   LOG_LEVEL: z.preprocess(
     (v) => (typeof v === "string" ? v.trim().toLowerCase() || undefined : v),
     z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(", ")}` }).default("info"),
@@ -310,6 +382,24 @@ export interface Config {
     /** The callback is answered at most this long after it arrived, whatever the webhook does. */
     deadlineMs: number;
   };
+  recordings: {
+    store: RecordingStoreConfig;
+    s3: {
+      endpoint: string | undefined;
+      region: string;
+      forcePathStyle: boolean;
+      /** AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY when both are set; else the SDK's own chain. */
+      credentials:
+        { accessKeyId: string; secretAccessKey: string; sessionToken?: string } | undefined;
+    };
+    /** Hosts the fetcher may connect to; `*.example.com` matches sub-domains only. */
+    hosts: string[];
+    concurrency: number;
+    /** Bytes per second across all downloads of the process; 0 = no cap. */
+    maxBytesPerSecond: number;
+    /** Largest recording accepted; a bigger one ends `failed` (too_large). */
+    maxBytes: number;
+  };
   log: { level: (typeof LOG_LEVELS)[number]; redactNumbers: boolean };
 }
 
@@ -326,6 +416,8 @@ export function configSecrets(config: Config): string[] {
     config.push.token,
     config.adminToken,
     config.credentials?.accessKeySecret,
+    config.recordings.s3.credentials?.secretAccessKey,
+    config.recordings.s3.credentials?.sessionToken,
     ...passwords,
   ].filter((s): s is string => s !== undefined && s !== "");
 }
@@ -419,6 +511,26 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       defaultAction: e.VMS_SMART_CALL_DEFAULT_ACTION,
       deadlineMs: e.VMS_SMART_CALL_DEADLINE_MS,
     },
+    recordings: {
+      store: e.VMS_RECORDINGS_STORE,
+      s3: {
+        endpoint: e.VMS_RECORDINGS_S3_ENDPOINT,
+        region: e.VMS_RECORDINGS_S3_REGION,
+        forcePathStyle: e.VMS_RECORDINGS_S3_FORCE_PATH_STYLE ?? false,
+        credentials:
+          e.AWS_ACCESS_KEY_ID !== undefined && e.AWS_SECRET_ACCESS_KEY !== undefined
+            ? {
+                accessKeyId: e.AWS_ACCESS_KEY_ID,
+                secretAccessKey: e.AWS_SECRET_ACCESS_KEY,
+                ...(e.AWS_SESSION_TOKEN === undefined ? {} : { sessionToken: e.AWS_SESSION_TOKEN }),
+              }
+            : undefined,
+      },
+      hosts: e.VMS_RECORDINGS_HOSTS,
+      concurrency: e.VMS_RECORDINGS_CONCURRENCY,
+      maxBytesPerSecond: e.VMS_RECORDINGS_MAX_BYTES_PER_S,
+      maxBytes: e.VMS_RECORDINGS_MAX_BYTES,
+    },
     log: { level: e.LOG_LEVEL, redactNumbers: e.LOG_REDACT_NUMBERS ?? false },
   };
 }
@@ -457,6 +569,13 @@ export function describeConfig(config: Config): Record<string, unknown> {
         config.smartCall.forwardUrl === undefined
           ? "(none)"
           : redactUrl(config.smartCall.forwardUrl).replace(/\?.*$/, "?***"),
+    },
+    recordings: {
+      ...config.recordings,
+      s3: {
+        ...config.recordings.s3,
+        credentials: config.recordings.s3.credentials ? "(set)" : "(SDK default chain)",
+      },
     },
     log: config.log,
   };

@@ -1,6 +1,6 @@
 /**
- * The worker part (roles `all` and `worker`): the sweeper, the persist worker and the
- * reconciler, as a list of components in stop order (the sweeper first, so it enqueues nothing
+ * The worker part (roles `all` and `worker`): the sweeper, the persist worker, the
+ * reconciler and the recording fetcher, as a list of components in stop order (the sweeper first, so it enqueues nothing
  * into workers that are closing). Each closes the connections it was given after it stopped.
  * A new worker-role feature adds one component to this list.
  */
@@ -13,6 +13,8 @@ import type { Metrics } from "../ops/metrics.js";
 import { createPersistWorker } from "../pipeline/persistWorker.js";
 import { createSweeper } from "../pipeline/sweeper.js";
 import { createReconciler, type ReconcilerTuning } from "../reconcile/reconciler.js";
+import { createRecordingFetcher, type FetcherTuning } from "../recordings/fetcher.js";
+import type { ObjectStore } from "../recordings/objectStore.js";
 import { closeReconcileLink, type Clients } from "./clients.js";
 import type { Component } from "./component.js";
 
@@ -24,6 +26,9 @@ export interface WorkerDeps {
   logger: Logger;
   sweep?: { intervalMs?: number; graceMs?: number };
   reconcile?: ReconcilerTuning;
+  /** Where recordings are kept; undefined when VMS_RECORDINGS_STORE is off. */
+  recordingStore: ObjectStore | undefined;
+  recordings?: FetcherTuning;
 }
 
 export interface WorkerPart {
@@ -61,6 +66,14 @@ export function buildWorker(deps: WorkerDeps): WorkerPart {
     logger: logger.child({ component: "reconcile" }),
     ...(deps.reconcile ? { tuning: deps.reconcile } : {}),
   });
+  const recordings = createRecordingFetcher({
+    config,
+    pool,
+    store: deps.recordingStore,
+    metrics: metrics.recordings,
+    logger: logger.child({ component: "recordings" }),
+    ...(deps.recordings ? { tuning: deps.recordings } : {}),
+  });
   return {
     sweeper,
     components: [
@@ -83,6 +96,7 @@ export function buildWorker(deps: WorkerDeps): WorkerPart {
           }
         },
       },
+      { name: "recordings", start: () => recordings.start(), stop: () => recordings.stop() },
     ],
   };
 }

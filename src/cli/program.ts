@@ -6,6 +6,7 @@ import { Command, InvalidArgumentError, Option } from "commander";
 
 import { ROLES, type Role } from "../app/roles.js";
 import { parseRetention, type Retention } from "./prune.js";
+import { recordingsCommand } from "./recordings.js";
 
 function port(value: string): number {
   const n = Number(value);
@@ -61,7 +62,7 @@ export function buildProgram(): Command {
   program
     .command("prune")
     .description(
-      "drop the receipts and call_events month partitions older than a retention period (calls, recordings and reports stay)",
+      "drop the receipts and call_events month partitions older than a retention period, and the recordings received before it with their stored objects (calls and reports stay)",
     )
     .requiredOption(
       "--older-than <duration>",
@@ -219,6 +220,8 @@ Replaying the same archives again adds nothing.`,
       const { dialogueCommand } = await import("./dialogue.js");
       await dialogueCommand(callId, { format: opts.format });
     });
+
+  program.addCommand(recordingsCommand());
 
   return program;
 }

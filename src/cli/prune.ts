@@ -1,6 +1,7 @@
 /**
  * `voice-receipts prune --older-than <duration> [--dry-run]`: drops the receipts and
- * call_events month partitions past retention (src/store/partitions.ts). Only this module's
+ * call_events month partitions past retention (src/store/partitions.ts), and deletes the
+ * recordings received before the cutoff with their stored objects (src/store/recordings/fetchPrune.ts). Only this module's
  * duration parser is loaded with the program; the rest is imported when the command runs.
  */
 import { InvalidArgumentError } from "commander";
@@ -69,7 +70,10 @@ export async function pruneCommand(
   const { loadConfig } = await import("../config.js");
   const { createPool } = await import("../store/db.js");
   const { prunePartitions } = await import("../store/partitions.js");
+  const { pruneRecordings } = await import("../store/recordings/fetchPrune.js");
+  const { openObjectStore } = await import("../recordings/objectStore.js");
   const config = loadConfig(io.env);
+  const store = await openObjectStore(config);
   const cutoff = cutoffOf(opts.olderThan, io.now ?? new Date());
   const pool = createPool(config.databaseUrl, {
     max: 1,
@@ -90,14 +94,25 @@ export async function pruneCommand(
           "prune again once the workers have applied them",
       );
     }
+    // Recordings received before the cutoff go with their stored objects.
+    const recordings = await pruneRecordings(pool, {
+      cutoff,
+      dryRun,
+      deleteObject: store ? (key) => store.delete(key) : undefined,
+    });
+    out.push(
+      `${recordings.rows} recording(s) ${dryRun ? "would be deleted" : "deleted"} with ` +
+        `${recordings.objects} stored object(s)${store ? ` in ${store.location}` : " (VMS_RECORDINGS_STORE=off: stored ones kept)"}`,
+    );
     out.push(
       `${dryRun ? "dry run: " : ""}${result.dropped.length} partition(s) ` +
         `${dryRun ? "would be dropped" : "dropped"}, ` +
         `${result.refused.length} kept with unapplied receipts, cutoff ${cutoff.toISOString()} ` +
-        "(calls, recordings and reports are not touched)",
+        "(calls and reports are not touched)",
     );
     io.stdout.write(`${out.join("\n")}\n`);
   } finally {
+    store?.close();
     await pool.end().catch(() => {});
   }
 }

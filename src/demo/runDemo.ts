@@ -48,6 +48,8 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     VMS_PUSH_TOKEN: pushToken,
     VMS_RECONCILE: "on",
     VMS_RECONCILE_DELAY_SECONDS: "1",
+    // The simulator's OSS answers on 127.0.0.1; only the demo's daemon may download from it.
+    VMS_RECORDINGS_HOSTS: "127.0.0.1",
   });
   // The daemon's own log lines would drown the demo's progress; keep warnings only.
   const logger = createLogger({
@@ -60,6 +62,12 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     await app.start();
     out(
       `simulator at ${sim.url}; daemon at ${app.url()}; database ${redactUrl(config.databaseUrl)}`,
+    );
+    const store = config.recordings.store;
+    out(
+      store.kind === "off"
+        ? "recordings: VMS_RECORDINGS_STORE=off, recordings are not downloaded"
+        : `recordings are stored in ${store.kind === "file" ? `file://${store.dir}` : `s3://${store.bucket}/${store.prefix}`}`,
     );
 
     // 1. Calls of every product and their receipts.
@@ -107,9 +115,15 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     for (;;) {
       const s = await pipelineProgress(pool);
       out(
-        `  receipts stored ${s?.receipts ?? 0}, applied ${(s?.receipts ?? 0) - (s?.unprocessed ?? 0)}, calls ${s?.calls ?? 0}, reconciled ${s?.reconciled ?? 0}/${reconcilable}`,
+        `  receipts stored ${s?.receipts ?? 0}, applied ${(s?.receipts ?? 0) - (s?.unprocessed ?? 0)}, calls ${s?.calls ?? 0}, reconciled ${s?.reconciled ?? 0}/${reconcilable}, recordings stored ${(s?.recordings ?? 0) - (s?.unfetched ?? 0)}/${s?.recordings ?? 0}`,
       );
-      if (s && s.unprocessed === 0 && s.receipts > 0 && s.reconciled >= reconcilable) {
+      if (
+        s &&
+        s.unprocessed === 0 &&
+        s.receipts > 0 &&
+        s.reconciled >= reconcilable &&
+        s.unfetched === 0
+      ) {
         break;
       }
       if (Date.now() > deadline) {
@@ -120,7 +134,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     }
 
     // 4. The reports.
-    for (const name of ["daily", "status", "robot-tasks", "reconcile"]) {
+    for (const name of ["daily", "status", "robot-tasks", "reconcile", "recordings"]) {
       const report = findReport(name);
       const result = await runReport(pool, report, reportParams(report, undefined, {}));
       out(`\n== report ${name}`);

@@ -4,6 +4,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 
 import { createReconcileMetrics } from "../reconcile/metrics.js";
+import { createRecordingMetrics } from "../recordings/metrics.js";
 import { createSmartCallMetrics } from "../smartcall/metrics.js";
 
 export function createMetrics() {
@@ -83,6 +84,7 @@ export function createMetrics() {
     persistBatchSize,
     /** voice_receipts_reconcile_*: QueryCallDetailByCallId calls, outcomes, limiter waits. */
     reconcile: createReconcileMetrics(registry),
+    recordings: createRecordingMetrics(registry),
     /** voice_receipts_smart_call_*: callbacks by answerer and outcome, webhook latency. */
     smartCall: createSmartCallMetrics(registry),
   };

@@ -60,6 +60,31 @@ select kind, name, calls from (
 ) x
 order by part, ord`;
 
+/**
+ * The recordings report: one line per Beijing day of the call (else of arrival), each recording
+ * counted once however many rows point at it (redeliveries), with the bytes stored.
+ */
+const RECORDINGS_REPORT = `
+with rec as (
+  select distinct on (call_id, split_part(record_file, '?', 1))
+         (coalesce(start_time, received_at) at time zone 'Asia/Shanghai')::date as day,
+         fetch_status, bytes
+    from recordings
+   order by call_id, split_part(record_file, '?', 1),
+            (fetch_status = 'stored') desc, (fetch_status = 'pending') desc, id
+)
+select day,
+       count(*) filter (where fetch_status = 'stored')::int as stored,
+       count(*) filter (where fetch_status = 'pending')::int as pending,
+       count(*) filter (where fetch_status = 'expired')::int as expired,
+       count(*) filter (where fetch_status = 'failed')::int as failed,
+       count(*) filter (where fetch_status = 'skipped')::int as skipped,
+       coalesce(sum(bytes) filter (where fetch_status = 'stored'), 0)::bigint as bytes_stored
+  from rec
+ where ($1::date is null or day >= $1::date) and ($2::date is null or day <= $2::date)
+ group by day
+ order by day`;
+
 export const REPORTS: readonly ReportDefinition[] = [
   {
     name: "daily",
@@ -122,6 +147,12 @@ export const REPORTS: readonly ReportDefinition[] = [
       text: `select out_id_prefix, key, presses, calls from report_dtmf_between($1::date, $2::date)`,
       values: range(p),
     }),
+  },
+  {
+    name: "recordings",
+    description:
+      "recordings per Beijing day: stored, pending, expired, failed, skipped (store off), bytes stored",
+    query: (p) => ({ text: RECORDINGS_REPORT, values: range(p) }),
   },
 ];
 

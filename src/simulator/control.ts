@@ -10,6 +10,7 @@ import type { Fault, FaultBox, FaultTarget } from "./faults.js";
 import type { MnsService } from "./mns.js";
 import type { MessageView, QueueAttributes } from "./mnsQueue.js";
 import { receiptsForCall, toMnsMessageBody, type Receipt } from "./receipts.js";
+import type { RecordingFaults, RecordingService } from "./recordings.js";
 import type { TokenSettings } from "./tokenApi.js";
 
 export interface QueueOptions {
@@ -51,6 +52,12 @@ export interface SimulatorControl {
   generateCalls(count: number, kinds?: readonly CallKind[]): SimCall[];
   /** Load these calls and enqueue all their receipts to MNS; returns the receipts. */
   deliverCallsToMns(calls: readonly SimCall[]): Receipt[];
+  /** A signed recording URL for a call, valid until `expiresAtMs` (simulated time). */
+  recordingUrl(callId: string, expiresAtMs: number): string;
+  /** Slow, failing or cut recording downloads (replaces the previous setting). */
+  setRecordingFaults(faults: RecordingFaults): void;
+  /** PCM bytes of every WAV served from now on (16 000 a second of audio). */
+  setRecordingBytes(dataBytes: number): void;
   injectFault(target: FaultTarget, fault: Fault, count?: number): void;
   /** Fail this share of the requests to `target` (0 stops it); queued faults come first. */
   setFailureRate(target: FaultTarget, fault: Fault, rate: number): void;
@@ -77,6 +84,7 @@ export interface ControlDeps {
   faults: FaultBox;
   detail: DetailSettings;
   token: TokenSettings;
+  recordings: RecordingService;
 }
 
 export function createControl(d: ControlDeps): SimulatorControl {
@@ -131,7 +139,14 @@ export function createControl(d: ControlDeps): SimulatorControl {
       }
     },
     generateCalls(count, kinds) {
-      const calls = d.generator.generate(count, kinds);
+      // Recorded calls get a URL of the simulated OSS, signed for 7 days after the call ended.
+      const calls = d.generator
+        .generate(count, kinds)
+        .map((c) =>
+          c.recordFile === undefined
+            ? c
+            : { ...c, recordFile: control.recordingUrl(c.callId, c.endTime + 7 * 86_400_000) },
+        );
       control.loadCalls(calls);
       return calls;
     },
@@ -140,6 +155,12 @@ export function createControl(d: ControlDeps): SimulatorControl {
       const receipts = calls.flatMap(receiptsForCall);
       control.enqueueReceipts(receipts);
       return receipts;
+    },
+    recordingUrl: (callId, expiresAtMs) =>
+      d.recordings.sign(`${callId.replace(/\^/g, "_")}.wav`, expiresAtMs),
+    setRecordingFaults: (faults) => d.recordings.setFaults(faults),
+    setRecordingBytes(dataBytes) {
+      d.recordings.settings.dataBytes = Math.max(0, Math.floor(dataBytes));
     },
     injectFault: (target, fault, count = 1) => d.faults.inject(target, fault, count),
     setFailureRate: (target, fault, rate) => d.faults.setFailureRate(target, fault, rate),

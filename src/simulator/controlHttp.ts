@@ -124,6 +124,28 @@ export async function handleControl(
       sendJson(res, 200, { ok: true });
       return;
     }
+    case "POST /__control/recordings": {
+      // {dataBytes?, bytesPerSecond?, failNext?: {status, count}, cutAfter?: {bytes, count}}
+      const dataBytes = num(input.dataBytes);
+      if (dataBytes !== undefined) {
+        control.setRecordingBytes(dataBytes);
+      }
+      const pair = (v: unknown, a: string) => {
+        const o = (typeof v === "object" && v !== null ? v : {}) as Record<string, unknown>;
+        const x = num(o[a]);
+        const count = num(o.count) ?? 1;
+        return x === undefined ? undefined : { x, count };
+      };
+      const fail = pair(input.failNext, "status");
+      const cut = pair(input.cutAfter, "bytes");
+      control.setRecordingFaults({
+        bytesPerSecond: num(input.bytesPerSecond) ?? 0,
+        ...(fail ? { failNext: { status: fail.x, count: fail.count } } : {}),
+        ...(cut ? { cutAfter: { bytes: cut.x, count: cut.count } } : {}),
+      });
+      sendJson(res, 200, { ok: true });
+      return;
+    }
     case "POST /__control/clock":
       control.advanceClock(Math.max(0, num(input.advanceMs) ?? 0));
       sendJson(res, 200, { now: control.now() });

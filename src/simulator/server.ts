@@ -17,6 +17,7 @@ import { FaultBox } from "./faults.js";
 import { BodyTooLargeError, readBody, sendJson } from "./http.js";
 import { generateAccountCredentials } from "./ids.js";
 import { MnsService } from "./mns.js";
+import { RECORD_PREFIX, RecordingService } from "./recordings.js";
 import { createPushClient, type PushClient } from "./pushClient.js";
 import { RpcService, isRpcRequest, type RpcAction } from "./rpc.js";
 import { tokenAction, type TokenSettings } from "./tokenApi.js";
@@ -62,6 +63,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const credentials = new CredentialStore(account, clock);
   const mns = new MnsService(clock, credentials, counters, faults, logger);
   const calls = new CallStore();
+  const recordings = new RecordingService(clock);
   const detail: DetailSettings = {
     lagMs: options.detailLagMs ?? 60_000,
     qps: options.detailQps ?? 100,
@@ -76,7 +78,17 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   ]);
   const rpc = new RpcService(actions, credentials, counters, faults, logger);
   const generator = createCallGenerator({ seed: options.seed ?? 1 });
-  const control = createControl({ mns, calls, generator, clock, counters, faults, detail, token });
+  const control = createControl({
+    mns,
+    calls,
+    generator,
+    clock,
+    counters,
+    faults,
+    detail,
+    token,
+    recordings,
+  });
   for (const q of options.queues ?? []) {
     control.createQueue(q.queueName, { messageType: q.messageType });
   }
@@ -105,6 +117,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     const path = req.url ?? "/";
     if (options.httpControl !== false && path.startsWith(CONTROL_PREFIX)) {
       await handleControl(control, pushClientFor, req, res, body);
+    } else if (path.startsWith(RECORD_PREFIX)) {
+      await recordings.handle(req, res);
     } else if (isRpcRequest(req)) {
       await rpc.handle(req, res, body);
     } else {
@@ -134,6 +148,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     });
   });
   const port = (server.address() as AddressInfo).port;
+  // Recording URLs of generated calls point here, so downloads reach the simulated OSS.
+  recordings.setBaseUrl(`http://127.0.0.1:${port}`);
   logger?.info({ port }, "simulator: listening");
 
   let closed: Promise<void> | undefined;

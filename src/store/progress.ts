@@ -9,6 +9,9 @@ export interface PipelineProgress {
   calls: number;
   /** Calls whose reconciliation is over: reconciled or not_found. */
   reconciled: number;
+  recordings: number;
+  /** Recordings still waiting for the fetcher. */
+  unfetched: number;
 }
 
 export async function pipelineProgress(pool: pg.Pool): Promise<PipelineProgress | undefined> {
@@ -16,7 +19,9 @@ export async function pipelineProgress(pool: pg.Pool): Promise<PipelineProgress 
     `select (select count(*)::int from receipts) as receipts,
             (select count(*)::int from receipts where processed_at is null) as unprocessed,
             (select count(*)::int from calls) as calls,
-            (select count(*)::int from calls where reconcile_status in (${status("reconciled", "not_found")})) as reconciled`,
+            (select count(*)::int from calls where reconcile_status in (${status("reconciled", "not_found")})) as reconciled,
+            (select count(*)::int from recordings) as recordings,
+            (select count(*)::int from recordings where fetch_status = 'pending') as unfetched`,
   );
   return rows[0];
 }

@@ -196,8 +196,33 @@ export const recordings = pgTable(
     smartStatusCode: text("smart_status_code"),
     body: jsonb("body").notNull(),
     receivedAt: tstz("received_at").notNull().defaultNow(),
+    /** Object key in the recording store (VMS_RECORDINGS_STORE) once stored. */
+    storageKey: text("storage_key"),
+    /** Hex SHA-256 of the stored bytes, computed while streaming. */
+    sha256: text("sha256"),
+    bytes: bigint("bytes", { mode: "number" }),
+    contentType: text("content_type"),
+    /** pending → stored | expired | failed; skipped while the store is off. */
+    fetchStatus: text("fetch_status").notNull().default("pending"),
+    fetchAttempts: integer("fetch_attempts").notNull().default(0),
+    fetchError: text("fetch_error"),
+    storedAt: tstz("stored_at"),
+    /** The signed URL's Expires, else received_at + 7 days (set by a trigger on insert). */
+    linkExpiresAt: tstz("link_expires_at"),
+    /** When the fetcher may try (again); also its lease while a download runs. */
+    fetchNextAt: tstz("fetch_next_at").notNull().defaultNow(),
   },
-  (t) => [unique("recordings_natural_key").on(t.callId, t.recordFile)],
+  (t) => [
+    unique("recordings_natural_key").on(t.callId, t.recordFile),
+    check(
+      "recordings_fetch_status_check",
+      sql`${t.fetchStatus} in ('pending', 'stored', 'expired', 'failed', 'skipped')`,
+    ),
+    index("recordings_fetch_due_idx")
+      .on(t.fetchNextAt, t.linkExpiresAt)
+      .where(sql`${t.fetchStatus} = 'pending'`),
+    index("recordings_received_at_idx").on(t.receivedAt),
+  ],
 );
 
 /** Quarantine: everything that could not be processed, with the reason, kept for inspection. */

@@ -2,6 +2,11 @@
  * `voice-receipts demo` end to end, as a user runs it: the real command, against a database
  * of its own, ending with reports whose numbers match the tables.
  */
+import { mkdtempSync } from "node:fs";
+import { rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { inject } from "vitest";
 
@@ -11,10 +16,12 @@ import { deleteKeysWithPrefix, randomPrefix } from "../helpers/redis.js";
 
 let db: TestDatabase;
 const prefix = randomPrefix();
+const recordingsDir = mkdtempSync(join(tmpdir(), "vr-demo-recordings-"));
 beforeAll(async () => {
   db = await createTestDatabase();
 });
 afterAll(async () => {
+  await rm(recordingsDir, { recursive: true, force: true });
   await db?.drop();
   await deleteKeysWithPrefix(prefix);
 });
@@ -23,11 +30,16 @@ describe("voice-receipts demo", () => {
   it("delivers calls through both modes, reconciles them and prints reports that match the database", async () => {
     const r = await runCli(
       ["demo", "--calls", "80"],
-      { DATABASE_URL: db.url, REDIS_URL: inject("redisUrl"), VMS_QUEUE_PREFIX: prefix },
+      {
+        DATABASE_URL: db.url,
+        REDIS_URL: inject("redisUrl"),
+        VMS_QUEUE_PREFIX: prefix,
+        VMS_RECORDINGS_STORE: `file://${recordingsDir}`,
+      },
       90_000,
     );
     expect(r.code, r.stderr).toBe(0);
-    for (const name of ["daily", "status", "robot-tasks", "reconcile"]) {
+    for (const name of ["daily", "status", "robot-tasks", "reconcile", "recordings"]) {
       expect(r.stdout).toContain(`== report ${name}`);
     }
     expect(r.stdout).toMatch(/delivered \d+ receipts to MNS and \d+ by HTTP push/);
@@ -67,6 +79,13 @@ describe("voice-receipts demo", () => {
       expect(dailyBlock).toMatch(new RegExp(`${row.day}\\s+│\\s+${row.calls}\\s+│`));
     }
     expect(r.stdout).toMatch(/demo finished in \d+\.\d s/);
+    // Recordings were downloaded from the simulator's OSS into the store.
+    expect(r.stdout).toContain(`recordings are stored in file://${recordingsDir}`);
+    const rec = await q(
+      "select count(*)::int as n, count(*) filter (where fetch_status = 'stored')::int as stored from recordings",
+    );
+    expect(rec.n).toBeGreaterThan(0);
+    expect(rec.stored).toBe(rec.n);
     // The command has 90 s; the test must outlive it (vitest's default of 30 s failed this test
     // on a loaded machine while the demo itself was still making progress).
   }, 120_000);

@@ -9,8 +9,16 @@ import {
 } from "../../../src/report/reports.js";
 
 describe("findReport", () => {
-  it("knows the six reports of the contract", () => {
-    expect(REPORT_NAMES).toEqual(["daily", "status", "out-id", "robot-tasks", "reconcile", "dtmf"]);
+  it("knows the seven reports of the contract", () => {
+    expect(REPORT_NAMES).toEqual([
+      "daily",
+      "status",
+      "out-id",
+      "robot-tasks",
+      "reconcile",
+      "dtmf",
+      "recordings",
+    ]);
   });
 
   it("refuses an unknown name with a usage error listing the names", () => {
