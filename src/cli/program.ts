@@ -138,21 +138,42 @@ Replaying the same archives again adds nothing.`,
 
   program
     .command("report")
-    .description("print a report: daily, status, out-id <id>, robot-tasks, reconcile, dtmf")
-    .argument("<name>", "report name: daily, status, out-id, robot-tasks, reconcile, dtmf")
+    .description(
+      "print a report: daily, hourly, status, outcomes, numbers, out-id <id>, robot-tasks, reconcile, dtmf",
+    )
+    .argument(
+      "<name>",
+      "report name: daily, hourly, status, outcomes, numbers, out-id, robot-tasks, reconcile, dtmf",
+    )
     .argument("[arg]", "argument of the report (out-id: the out_id)")
     .option("--from <date>", "first Beijing date, YYYY-MM-DD (inclusive)")
     .option("--to <date>", "last Beijing date, YYYY-MM-DD (inclusive)")
+    .option(
+      "--direction <direction>",
+      "only outbound or inbound calls (daily, hourly, status, outcomes, reconcile, dtmf)",
+    )
+    .option(
+      "--product <product>",
+      "only calls of one product: notification, verification, ivr, smart, robot, inbound (all but out-id and robot-tasks)",
+    )
     .addOption(
       new Option("--format <format>", "output format")
         .choices(["table", "csv", "json"])
         .default("table"),
     )
+    .option("--bom", "csv: start with a UTF-8 byte order mark, so Excel shows Chinese text")
     .action(
       async (
         name: string,
         arg: string | undefined,
-        opts: { from?: string; to?: string; format: "table" | "csv" | "json" },
+        opts: {
+          from?: string;
+          to?: string;
+          direction?: string;
+          product?: string;
+          format: "table" | "csv" | "json";
+          bom?: boolean;
+        },
       ) => {
         const { reportCommand } = await import("./report.js");
         await reportCommand(name, arg, opts);
