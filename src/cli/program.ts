@@ -191,7 +191,7 @@ Replaying the same archives again adds nothing.`,
     )
     .option(
       "--traffic <calls>",
-      "generate this many calls per second and deliver their receipts",
+      "generate this many calls per second (each ended within the last second) and deliver their receipts",
       (v) => {
         const n = Number(v);
         if (!Number.isInteger(n) || n < 0 || n > 1000) {
@@ -204,10 +204,22 @@ Replaying the same archives again adds nothing.`,
       "--push-url <url>",
       "with --traffic: push half of the receipts here ({messageType} is replaced)",
     )
-    .action(async (opts: { port: number; host: string; traffic?: number; pushUrl?: string }) => {
-      const { simulateCommand } = await import("./simulate.js");
-      await simulateCommand(opts);
-    });
+    .option(
+      "--credentials-file <file>",
+      "keep the generated AccessKey pair in this file (written once, mode 600) and reuse it on every start",
+    )
+    .action(
+      async (opts: {
+        port: number;
+        host: string;
+        traffic?: number;
+        pushUrl?: string;
+        credentialsFile?: string;
+      }) => {
+        const { simulateCommand } = await import("./simulate.js");
+        await simulateCommand(opts);
+      },
+    );
 
   program
     .command("demo")
