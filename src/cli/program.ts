@@ -223,7 +223,9 @@ Replaying the same archives again adds nothing.`,
 
   program
     .command("demo")
-    .description("end to end on the simulator: generate calls, deliver, reconcile, print reports")
+    .description(
+      "end to end on the simulator, in a database of its own: generate calls, deliver, reconcile, print reports",
+    )
     .option(
       "--calls <n>",
       "how many calls to generate",
@@ -236,7 +238,11 @@ Replaying the same archives again adds nothing.`,
       },
       300,
     )
-    .action(async (opts: { calls: number }) => {
+    .option(
+      "--clean",
+      "drop the databases (and queue keys) earlier demo runs created beside DATABASE_URL's, then exit",
+    )
+    .action(async (opts: { calls: number; clean?: boolean }) => {
       const { demoCommand } = await import("./demo.js");
       await demoCommand(opts);
     });
