@@ -136,21 +136,27 @@ $$;
 --> statement-breakpoint
 -- The outcome of a result: answered; else the carrier code's outcome, unless that is only the
 -- generic unreachable/other (or unknown) and the smart status code says more (200005 with
--- SUSPEND is 停机); NULL without a result.
-CREATE OR REPLACE FUNCTION "vr_call_outcome"(answered boolean, result_code text, smart_code text)
-RETURNS text LANGUAGE sql STABLE AS $$
+-- SUSPEND is 停机); NULL without a result. vr_outcome_rule is the rule over looked-up outcomes
+-- (a plain expression, so PostgreSQL inlines it in the views); vr_call_outcome looks them up.
+CREATE OR REPLACE FUNCTION "vr_outcome_rule"(answered boolean, has_result boolean,
+                                             carrier text, smart text)
+RETURNS text LANGUAGE sql IMMUTABLE AS $$
   SELECT CASE
            WHEN answered THEN 'answered'
-           WHEN result_code IS NULL THEN NULL
-           WHEN (k.carrier IS NULL OR k.carrier IN ('unreachable', 'other'))
-                AND k.smart IS NOT NULL AND k.smart NOT IN ('answered', 'other') THEN k.smart
-           WHEN k.carrier IS NULL OR k.carrier = 'answered' THEN 'other'
-           ELSE k.carrier
+           WHEN NOT has_result THEN NULL
+           WHEN (carrier IS NULL OR carrier IN ('unreachable', 'other'))
+                AND smart IS NOT NULL AND smart NOT IN ('answered', 'other') THEN smart
+           WHEN carrier IS NULL OR carrier = 'answered' THEN 'other'
+           ELSE carrier
          END
-    FROM (SELECT coalesce((SELECT sc.outcome FROM status_codes sc WHERE sc.code = result_code),
-                          (SELECT ss.outcome FROM smart_status_codes ss WHERE ss.code = result_code))
-                   AS carrier,
-                 (SELECT ss.outcome FROM smart_status_codes ss WHERE ss.code = smart_code) AS smart) k
+$$;
+--> statement-breakpoint
+CREATE OR REPLACE FUNCTION "vr_call_outcome"(answered boolean, result_code text, smart_code text)
+RETURNS text LANGUAGE sql STABLE AS $$
+  SELECT vr_outcome_rule(answered, result_code IS NOT NULL,
+           coalesce((SELECT sc.outcome FROM status_codes sc WHERE sc.code = result_code),
+                    (SELECT ss.outcome FROM smart_status_codes ss WHERE ss.code = result_code)),
+           (SELECT ss.outcome FROM smart_status_codes ss WHERE ss.code = smart_code))
 $$;
 --> statement-breakpoint
 -- Columns 1-18 as in 0002 (answered and talk_seconds now count inbound calls); new ones after.
@@ -177,13 +183,9 @@ SELECT c.call_id, c.direction, c.out_id, c.caller, c.callee, c.status_code, c.st
        d.result_code,
        CASE WHEN d.result_code IS NULL THEN NULL
             WHEN c.status_code IS NULL AND d.answered THEN '被叫接听'
-            ELSE coalesce((SELECT s.meaning FROM status_codes s WHERE s.code = d.result_code),
-                          (SELECT ss.meaning FROM smart_status_codes ss WHERE ss.code = d.result_code),
-                          c.status_msg) END AS result_meaning,
-       vr_call_outcome(d.answered, d.result_code, coalesce(c.smart_status_code, ev.last_smart))
-         AS outcome,
-       d.result_code IS NOT NULL AND vr_call_outcome(d.answered, d.result_code,
-         coalesce(c.smart_status_code, ev.last_smart)) <> 'blocked' AS seized,
+            ELSE coalesce(rc.meaning, rs.meaning, c.status_msg) END AS result_meaning,
+       o.outcome,
+       d.result_code IS NOT NULL AND o.outcome <> 'blocked' AS seized,
        extract(hour FROM coalesce(c.start_time, c.end_time, c.originate_time, c.ring_time,
                                   c.last_event_time, c.created_at) AT TIME ZONE 'Asia/Shanghai')::int
          AS hour
@@ -204,7 +206,14 @@ SELECT c.call_id, c.direction, c.out_id, c.caller, c.callee, c.status_code, c.st
     SELECT coalesce(sc.answered, false) OR coalesce(ev.answered, false) AS answered,
            coalesce(c.status_code,
                     CASE WHEN ev.answered THEN '200102' ELSE ev.last_smart END) AS result_code
- ) d;
+ ) d
+  LEFT JOIN status_codes rc ON rc.code = d.result_code
+  LEFT JOIN smart_status_codes rs ON rs.code = d.result_code
+  LEFT JOIN smart_status_codes ss ON ss.code = coalesce(c.smart_status_code, ev.last_smart)
+ CROSS JOIN LATERAL (
+    SELECT vr_outcome_rule(d.answered, d.result_code IS NOT NULL,
+                           coalesce(rc.outcome, rs.outcome), ss.outcome) AS outcome
+ ) o;
 --> statement-breakpoint
 DROP VIEW IF EXISTS "report_daily";
 --> statement-breakpoint
@@ -238,7 +247,10 @@ RETURNS TABLE (day date, calls int, answered int, answer_rate numeric, total_tal
                avg_talk_seconds numeric, seized int, asr numeric, calls_per_hour numeric,
                peak_hour_calls int)
 LANGUAGE sql STABLE AS $$
-  WITH r AS MATERIALIZED (SELECT * FROM report_calls_between(from_day, to_day, dir, prod)),
+  -- Only the columns used: product's EXISTS probes run only when --product filters on it.
+  WITH r AS MATERIALIZED (
+    SELECT c.day, c.hour, c.answered, c.talk_seconds, c.seized
+      FROM report_calls_between(from_day, to_day, dir, prod) c),
   hours AS (SELECT r.day, r.hour, count(*) AS n FROM r GROUP BY r.day, r.hour),
   per_day AS (SELECT h.day, count(*) AS busy_hours, max(h.n) AS peak FROM hours h GROUP BY h.day)
   SELECT r.day,
@@ -348,13 +360,17 @@ LANGUAGE sql STABLE AS $$
      WHERE r.callee IS NOT NULL AND r.callee <> '' AND r.outcome IS NOT NULL
   ), latest AS (
     SELECT DISTINCT ON (r.callee) r.* FROM r ORDER BY r.callee, r.t DESC
+  ), counts AS (
+    SELECT r.callee, count(*)::int AS calls,
+           (count(*) FILTER (WHERE r.number_state IS NOT NULL))::int AS bad
+      FROM r GROUP BY r.callee
   )
-  SELECT l.callee, l.number_state, l.outcome, o.meaning,
-         (SELECT count(*) FROM r x WHERE x.callee = l.callee)::int,
-         (SELECT count(*) FROM r x WHERE x.callee = l.callee AND x.number_state IS NOT NULL)::int,
+  SELECT l.callee, l.number_state, l.outcome, o.meaning, k.calls, k.bad,
          to_char(l.t AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD HH24:MI:SS'),
          l.result_code
-    FROM latest l JOIN call_outcomes o ON o.outcome = l.outcome
+    FROM latest l
+    JOIN counts k ON k.callee = l.callee
+    JOIN call_outcomes o ON o.outcome = l.outcome
    WHERE l.number_state IS NOT NULL
    ORDER BY l.number_state, o.ord, l.callee COLLATE "C"
 $$;
