@@ -137,21 +137,42 @@ Replaying the same archives again adds nothing.`,
 
   program
     .command("report")
-    .description("print a report: daily, status, out-id <id>, robot-tasks, reconcile, dtmf")
-    .argument("<name>", "report name: daily, status, out-id, robot-tasks, reconcile, dtmf")
+    .description(
+      "print a report: daily, hourly, status, outcomes, numbers, out-id <id>, robot-tasks, reconcile, dtmf",
+    )
+    .argument(
+      "<name>",
+      "report name: daily, hourly, status, outcomes, numbers, out-id, robot-tasks, reconcile, dtmf",
+    )
     .argument("[arg]", "argument of the report (out-id: the out_id)")
     .option("--from <date>", "first Beijing date, YYYY-MM-DD (inclusive)")
     .option("--to <date>", "last Beijing date, YYYY-MM-DD (inclusive)")
+    .option(
+      "--direction <direction>",
+      "only outbound or inbound calls (daily, hourly, status, outcomes, reconcile, dtmf)",
+    )
+    .option(
+      "--product <product>",
+      "only calls of one product: notification, verification, ivr, smart, robot, inbound (all but out-id and robot-tasks)",
+    )
     .addOption(
       new Option("--format <format>", "output format")
         .choices(["table", "csv", "json"])
         .default("table"),
     )
+    .option("--bom", "csv: start with a UTF-8 byte order mark, so Excel shows Chinese text")
     .action(
       async (
         name: string,
         arg: string | undefined,
-        opts: { from?: string; to?: string; format: "table" | "csv" | "json" },
+        opts: {
+          from?: string;
+          to?: string;
+          direction?: string;
+          product?: string;
+          format: "table" | "csv" | "json";
+          bom?: boolean;
+        },
       ) => {
         const { reportCommand } = await import("./report.js");
         await reportCommand(name, arg, opts);
@@ -169,7 +190,7 @@ Replaying the same archives again adds nothing.`,
     )
     .option(
       "--traffic <calls>",
-      "generate this many calls per second and deliver their receipts",
+      "generate this many calls per second (each ended within the last second) and deliver their receipts",
       (v) => {
         const n = Number(v);
         if (!Number.isInteger(n) || n < 0 || n > 1000) {
@@ -182,14 +203,28 @@ Replaying the same archives again adds nothing.`,
       "--push-url <url>",
       "with --traffic: push half of the receipts here ({messageType} is replaced)",
     )
-    .action(async (opts: { port: number; host: string; traffic?: number; pushUrl?: string }) => {
-      const { simulateCommand } = await import("./simulate.js");
-      await simulateCommand(opts);
-    });
+    .option(
+      "--credentials-file <file>",
+      "keep the generated AccessKey pair in this file (written once, mode 600) and reuse it on every start",
+    )
+    .action(
+      async (opts: {
+        port: number;
+        host: string;
+        traffic?: number;
+        pushUrl?: string;
+        credentialsFile?: string;
+      }) => {
+        const { simulateCommand } = await import("./simulate.js");
+        await simulateCommand(opts);
+      },
+    );
 
   program
     .command("demo")
-    .description("end to end on the simulator: generate calls, deliver, reconcile, print reports")
+    .description(
+      "end to end on the simulator, in a database of its own: generate calls, deliver, reconcile, print reports",
+    )
     .option(
       "--calls <n>",
       "how many calls to generate",
@@ -202,7 +237,11 @@ Replaying the same archives again adds nothing.`,
       },
       300,
     )
-    .action(async (opts: { calls: number }) => {
+    .option(
+      "--clean",
+      "drop the databases (and queue keys) earlier demo runs created beside DATABASE_URL's, then exit",
+    )
+    .action(async (opts: { calls: number; clean?: boolean }) => {
       const { demoCommand } = await import("./demo.js");
       await demoCommand(opts);
     });

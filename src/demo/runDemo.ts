@@ -2,7 +2,8 @@
  * `voice-receipts demo`: the whole product on the built-in simulator, in one process.
  * Generates calls of every product, delivers their receipts through MNS and HTTP push (with
  * duplicates and reordering), lets the daemon store and reconcile them (shortened lag), then
- * prints the reports. Uses DATABASE_URL / REDIS_URL like every other command.
+ * prints the reports. Runs in a database and queue prefix of its own, created beside
+ * DATABASE_URL's and kept for inspection (isolation.ts); REDIS_URL as every other command.
  */
 import { randomBytes } from "node:crypto";
 import { Writable } from "node:stream";
@@ -24,6 +25,7 @@ import { SIMULATED_QUEUES, daemonEnvFor } from "../simulator/daemonEnv.js";
 import type { Receipt } from "../simulator/receipts.js";
 import { createPool } from "../store/db.js";
 import { pipelineProgress } from "../store/progress.js";
+import { createDemoDatabase, demoTarget } from "./isolation.js";
 
 export interface DemoOptions {
   calls: number;
@@ -35,6 +37,13 @@ export interface DemoOptions {
 
 export async function runDemo(options: DemoOptions): Promise<void> {
   const { out } = options;
+  // Validates the environment before anything is created.
+  const base = loadConfig(options.env);
+  const target = demoTarget(base.databaseUrl);
+  await createDemoDatabase(base.databaseUrl, target);
+  out(
+    `demo database ${target.database} (created beside ${redactUrl(base.databaseUrl)}), queue prefix ${target.queuePrefix}`,
+  );
   const sim = await startSimulator({ detailLagMs: 0, seed: Date.now() % 100_000 });
   for (const { messageType, queueName } of SIMULATED_QUEUES) {
     sim.control.createQueue(queueName, { messageType, visibilityTimeoutSeconds: 30 });
@@ -42,6 +51,8 @@ export async function runDemo(options: DemoOptions): Promise<void> {
   const pushToken = randomBytes(12).toString("hex");
   const config = loadConfig({
     ...options.env,
+    DATABASE_URL: target.url,
+    VMS_QUEUE_PREFIX: target.queuePrefix,
     ...daemonEnvFor(sim),
     VMS_MNS_WAIT_SECONDS: "2",
     VMS_PUSH_HOST: "127.0.0.1",
@@ -147,9 +158,10 @@ export async function runDemo(options: DemoOptions): Promise<void> {
       );
     }
     out(
-      `\nThe data is in ${redactUrl(config.databaseUrl)}: tables receipts, calls, call_events, recordings, rejected_receipts; ` +
-        "views report_daily, report_status, report_robot_tasks, report_reconcile, report_dtmf. " +
-        "Try `npx voice-receipts report out-id <id>` or psql.",
+      `\nThe demo's data is kept in database ${target.database}: tables receipts, calls, call_events, recordings, rejected_receipts; ` +
+        "views report_daily, report_status, report_outcomes, report_robot_tasks, report_reconcile, report_dtmf. " +
+        `Try \`DATABASE_URL=${redactUrl(target.url)} npx voice-receipts report out-id <id>\` or psql; ` +
+        "`npx voice-receipts demo --clean` removes every demo database and its queue keys.",
     );
   } finally {
     await app.stop();

@@ -1,11 +1,12 @@
 /**
- * The reports of `voice-receipts report` (CONTRACT §6). Each one is a query over the SQL views
- * and functions of migrations/0002_report_views.sql, so psql gives the same numbers; README
- * ("Reports") shows every query.
+ * The reports of `voice-receipts report`. Each one is a query over the SQL views and functions
+ * of migrations/0002_report_views.sql and 0006_report_dimensions.sql, so psql gives the same
+ * numbers; README ("Reports") shows every query.
  */
 import pg from "pg";
 
 import { ConfigError } from "../errors.js";
+import { DIRECTIONS, PRODUCTS, type Direction, type Product } from "../domain/callDimensions.js";
 import { parseBeijingDate } from "../domain/time.js";
 import { isNotMigrated } from "../store/pgErrors.js";
 
@@ -15,7 +16,13 @@ export interface ReportParams {
   to: string | null;
   /** out-id: the out_id. */
   arg: string | null;
+  /** --direction / --product; null or absent = all. */
+  direction?: Direction | null;
+  product?: Product | null;
 }
+
+/** Which of --direction / --product a report takes (where the filter means something). */
+export type Filters = "direction+product" | "product" | "none";
 
 export interface ReportDefinition {
   name: string;
@@ -26,9 +33,13 @@ export interface ReportDefinition {
   query(p: ReportParams): { text: string; values: unknown[] };
   /** Columns shown as percentages in the table format (they are fractions in csv/json). */
   percentColumns?: readonly string[];
+  /** Default direction+product. */
+  filters?: Filters;
 }
 
 const range = (p: ReportParams) => [p.from, p.to];
+/** $1 from, $2 to, $3 direction, $4 product. */
+const dims = (p: ReportParams) => [p.from, p.to, p.direction ?? null, p.product ?? null];
 
 /**
  * The reconcile report: report_reconcile_between (migration 0002) with, after the statuses,
@@ -39,12 +50,12 @@ const range = (p: ReportParams) => [p.from, p.to];
 const RECONCILE_REPORT = `
 with base as (
   select t.kind, t.name, t.calls, t.ord
-    from report_reconcile_between($1::date, $2::date) with ordinality as t(kind, name, calls, ord)
+    from report_reconcile_between($1::date, $2::date, $3, $4)
+           with ordinality as t(kind, name, calls, ord)
 ), skipped as (
   select coalesce(c.reconcile_skip_reason, '(unrecorded)') as reason
-    from report_calls r join calls c on c.call_id = r.call_id
+    from report_calls_between($1::date, $2::date, $3, $4) r join calls c on c.call_id = r.call_id
    where r.reconcile_status = 'skipped'
-     and ($1::date is null or r.day >= $1::date) and ($2::date is null or r.day <= $2::date)
 ), reasons as (
   select s.ord, s.reason, count(k.reason)::int as calls
     from (values (1, 'policy'), (2, 'off'), (3, 'replay'), (4, 'inbound'), (5, '(unrecorded)'))
@@ -88,25 +99,59 @@ select day,
 export const REPORTS: readonly ReportDefinition[] = [
   {
     name: "daily",
-    description: "calls, answered, answer rate, total and average talk seconds per Beijing day",
+    description:
+      "per Beijing day: calls, answered, answer rate, talk seconds (total, average of answered), seizures, answer-seizure ratio, calls per busy hour, busiest hour",
     query: (p) => ({
-      text: `select day, calls, answered, answer_rate, total_talk_seconds, avg_talk_seconds
-               from report_daily
-              where ($1::date is null or day >= $1::date) and ($2::date is null or day <= $2::date)
-              order by day`,
-      values: range(p),
+      text: `select day, calls, answered, answer_rate, total_talk_seconds, avg_talk_seconds,
+                    seized, asr, calls_per_hour, peak_hour_calls
+               from report_daily_between($1::date, $2::date, $3, $4)`,
+      values: dims(p),
     }),
-    percentColumns: ["answer_rate"],
+    percentColumns: ["answer_rate", "asr"],
+  },
+  {
+    name: "hourly",
+    description:
+      "per Beijing day and hour: calls, answered, answer rate, answer-seizure ratio, average talk",
+    query: (p) => ({
+      text: `select day, hour, calls, answered, answer_rate, asr, avg_talk_seconds
+               from report_hourly_between($1::date, $2::date, $3, $4)`,
+      values: dims(p),
+    }),
+    percentColumns: ["answer_rate", "asr"],
   },
   {
     name: "status",
-    description: "calls per status code, with its meaning",
+    description: "calls per result code (inbound: from the call's events), with its meaning",
     query: (p) => ({
       text: `select status_code, meaning, calls, share
-               from report_status_between($1::date, $2::date)`,
-      values: range(p),
+               from report_status_between($1::date, $2::date, $3, $4)`,
+      values: dims(p),
     }),
     percentColumns: ["share"],
+  },
+  {
+    name: "outcomes",
+    description:
+      "calls per outcome by carrier meaning (接通, 忙, 无人接听, 拒接, 空号, 停机, 关机, …)",
+    query: (p) => ({
+      text: `select outcome, meaning, calls, share
+               from report_outcomes_between($1::date, $2::date, $3, $4)`,
+      values: dims(p),
+    }),
+    percentColumns: ["share"],
+  },
+  {
+    name: "numbers",
+    description:
+      "callees whose latest result says the number is dead (空号, 停机) or unreachable (关机, 无法接通): take them off call lists",
+    query: (p) => ({
+      text: `select callee, state, outcome, meaning, calls, dead_or_unreachable, last_call,
+                    last_status_code
+               from report_numbers_between($1::date, $2::date, $3)`,
+      values: [p.from, p.to, p.product ?? null],
+    }),
+    filters: "product",
   },
   {
     name: "out-id",
@@ -121,6 +166,7 @@ export const REPORTS: readonly ReportDefinition[] = [
               order by min(time) over (partition by call_id), call_id, kind, time, status_code`,
       values: [...range(p), p.arg],
     }),
+    filters: "none",
   },
   {
     name: "robot-tasks",
@@ -133,19 +179,21 @@ export const REPORTS: readonly ReportDefinition[] = [
       values: range(p),
     }),
     percentColumns: ["answer_rate"],
+    filters: "none",
   },
   {
     name: "reconcile",
     description:
       "calls per reconcile_status, skipped calls per reason, and per field where receipt and call detail disagree",
-    query: (p) => ({ text: RECONCILE_REPORT, values: range(p) }),
+    query: (p) => ({ text: RECONCILE_REPORT, values: dims(p) }),
   },
   {
     name: "dtmf",
     description: "key presses (VoiceCallReport 300000) per out_id prefix and key",
     query: (p) => ({
-      text: `select out_id_prefix, key, presses, calls from report_dtmf_between($1::date, $2::date)`,
-      values: range(p),
+      text: `select out_id_prefix, key, presses, calls
+               from report_dtmf_between($1::date, $2::date, $3, $4)`,
+      values: dims(p),
     }),
   },
   {
@@ -185,11 +233,30 @@ export function parseDateOption(
   return value;
 }
 
+function oneOf<T extends string>(
+  option: string,
+  allowed: readonly T[],
+  value: string | undefined,
+): T | null {
+  if (value === undefined) {
+    return null;
+  }
+  if (!(allowed as readonly string[]).includes(value)) {
+    throw new ConfigError(`report: ${option} must be one of ${allowed.join(", ")}, got "${value}"`);
+  }
+  return value as T;
+}
+
 /** Validates everything about a report invocation before any connection is made. */
 export function reportParams(
   report: ReportDefinition,
   arg: string | undefined,
-  opts: { from?: string | undefined; to?: string | undefined },
+  opts: {
+    from?: string | undefined;
+    to?: string | undefined;
+    direction?: string | undefined;
+    product?: string | undefined;
+  },
 ): ReportParams {
   if (report.argument && (arg === undefined || arg === "")) {
     throw new ConfigError(
@@ -204,7 +271,18 @@ export function reportParams(
   if (from !== null && to !== null && from > to) {
     throw new ConfigError(`report: --from ${from} is after --to ${to}`);
   }
-  return { from, to, arg: arg ?? null };
+  const direction = oneOf("--direction", DIRECTIONS, opts.direction);
+  const product = oneOf("--product", PRODUCTS, opts.product);
+  const filters = report.filters ?? "direction+product";
+  if (direction !== null && filters !== "direction+product") {
+    throw new ConfigError(
+      `report: ${report.name} does not take --direction${report.name === "numbers" ? " (it lists outbound callees)" : ""}`,
+    );
+  }
+  if (product !== null && filters === "none") {
+    throw new ConfigError(`report: ${report.name} does not take --product`);
+  }
+  return { from, to, arg: arg ?? null, direction, product };
 }
 
 export type Cell = string | number | boolean | null;

@@ -170,6 +170,25 @@ export function createCallGenerator(options: CallGeneratorOptions = {}): CallGen
   };
 }
 
+/**
+ * The same call moved in time so that it ends at or just before `endBy` (whole seconds, like
+ * every generated time): what steady traffic needs, calls that have just ended, at the rate
+ * they are generated, whatever the generator's own clock says.
+ */
+export function endingBy(call: SimCall, endBy: number): SimCall {
+  const delta = Math.floor((endBy - call.endTime) / SECOND) * SECOND;
+  const shift = (t: number | undefined) => (t === undefined ? undefined : t + delta);
+  return {
+    ...call,
+    originateTime: call.originateTime + delta,
+    ringTime: shift(call.ringTime),
+    startTime: shift(call.startTime),
+    endTime: call.endTime + delta,
+    dtmf: call.dtmf.map((d) => ({ ...d, at: d.at + delta })),
+    recordBeginTime: shift(call.recordBeginTime),
+  };
+}
+
 function mobile(rng: Rng): string {
   return `1${rng.pick(["3", "5", "7", "8", "9"])}${rng.digits(9)}`;
 }

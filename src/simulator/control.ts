@@ -2,7 +2,7 @@
  * The in-process control surface tests (and `demo`) drive the simulator with: queues, calls,
  * receipts, faults, settings, counters, simulated time.
  */
-import { type CallGenerator, type CallKind, type SimCall } from "./calls.js";
+import { endingBy, type CallGenerator, type CallKind, type SimCall } from "./calls.js";
 import type { CallStore, DetailSettings } from "./callDetailApi.js";
 import type { SimClock } from "./clock.js";
 import { resetCounters, type SimCounters } from "./counters.js";
@@ -50,6 +50,11 @@ export interface SimulatorControl {
   loadCalls(calls: readonly SimCall[]): void;
   /** Generate calls with the simulator's seeded generator and load them. */
   generateCalls(count: number, kinds?: readonly CallKind[]): SimCall[];
+  /**
+   * Generate and load calls that ended in the last second before `endBy` (default: the
+   * simulator's now), spread evenly over it: steady traffic that never ends in the future.
+   */
+  generateEndedCalls(count: number, endBy?: number, kinds?: readonly CallKind[]): SimCall[];
   /** Load these calls and enqueue all their receipts to MNS; returns the receipts. */
   deliverCallsToMns(calls: readonly SimCall[]): Receipt[];
   /** A signed recording URL for a call, valid until `expiresAtMs` (simulated time). */
@@ -147,6 +152,13 @@ export function createControl(d: ControlDeps): SimulatorControl {
             ? c
             : { ...c, recordFile: control.recordingUrl(c.callId, c.endTime + 7 * 86_400_000) },
         );
+      control.loadCalls(calls);
+      return calls;
+    },
+    generateEndedCalls(count, endBy = d.clock.now(), kinds) {
+      const calls = d.generator
+        .generate(count, kinds)
+        .map((call, i) => endingBy(call, endBy - Math.floor(((i + 0.5) * 1000) / count)));
       control.loadCalls(calls);
       return calls;
     },

@@ -1,8 +1,9 @@
 /**
  * Steady simulated traffic for `simulate --traffic N`: every second N new calls of every
- * product; half of them have their receipts put on the MNS queues, the other half pushed to
- * an HTTP endpoint the way Alibaba does (when a push URL is given; otherwise all go to MNS).
- * This is what makes `docker compose up` show receipts flowing.
+ * product that ended during the last second (never in the future, so the daemon can reconcile
+ * them once the detail lag has passed); half of them have their receipts put on the MNS
+ * queues, the other half pushed to an HTTP endpoint the way Alibaba does (when a push URL is
+ * given; otherwise all go to MNS). This is what makes `docker compose up` show receipts flowing.
  */
 import type { SimulatorControl } from "./control.js";
 import { createPushClient } from "./pushClient.js";
@@ -33,7 +34,7 @@ export function startTraffic(options: TrafficOptions): { stop(): Promise<void> }
   let ticks = 0;
 
   const tick = () => {
-    const calls = control.generateCalls(options.callsPerSecond);
+    const calls = control.generateEndedCalls(options.callsPerSecond);
     totals.calls += calls.length;
     const toMns: Receipt[] = [];
     const toPush: Receipt[] = [];
@@ -61,7 +62,7 @@ export function startTraffic(options: TrafficOptions): { stop(): Promise<void> }
     ticks++;
     if (ticks % (options.reportEverySeconds ?? 10) === 0) {
       options.out(
-        `traffic: ${totals.calls} calls, ${totals.mns} receipts to MNS, ${totals.pushed} pushed${totals.pushFailed ? ` (${totals.pushFailed} not accepted)` : ""}`,
+        `# traffic: ${totals.calls} calls, ${totals.mns} receipts to MNS, ${totals.pushed} pushed${totals.pushFailed ? ` (${totals.pushFailed} not accepted)` : ""}`,
       );
     }
   };

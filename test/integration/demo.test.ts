@@ -1,92 +1,136 @@
 /**
- * `voice-receipts demo` end to end, as a user runs it: the real command, against a database
- * of its own, ending with reports whose numbers match the tables.
+ * `voice-receipts demo` end to end, as a user runs it: the real command, twice on the same
+ * DATABASE_URL. Each run gets a database and queue prefix of its own (named in its output),
+ * counts only its own calls, reconciles them all, leaves the DATABASE_URL database untouched,
+ * and `demo --clean` removes what the runs kept.
  */
 import { mkdtempSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { inject } from "vitest";
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 
 import { runCli } from "../helpers/cli.js";
-import { createTestDatabase, type TestDatabase } from "../helpers/db.js";
+import { createTestDatabase, databaseUrlFor, type TestDatabase } from "../helpers/db.js";
 import { deleteKeysWithPrefix, randomPrefix } from "../helpers/redis.js";
 
 let db: TestDatabase;
 const prefix = randomPrefix();
+const demoDatabases: string[] = [];
 const recordingsDir = mkdtempSync(join(tmpdir(), "vr-demo-recordings-"));
 beforeAll(async () => {
   db = await createTestDatabase();
 });
 afterAll(async () => {
   await rm(recordingsDir, { recursive: true, force: true });
+  for (const name of demoDatabases) {
+    await db.pool.query(`drop database if exists "${name}" with (force)`).catch(() => {});
+    await deleteKeysWithPrefix(`{${name}}`);
+  }
   await db?.drop();
   await deleteKeysWithPrefix(prefix);
 });
 
-describe("voice-receipts demo", () => {
-  it("delivers calls through both modes, reconciles them and prints reports that match the database", async () => {
-    const r = await runCli(
-      ["demo", "--calls", "80"],
-      {
-        DATABASE_URL: db.url,
-        REDIS_URL: inject("redisUrl"),
-        VMS_QUEUE_PREFIX: prefix,
-        VMS_RECORDINGS_STORE: `file://${recordingsDir}`,
-      },
-      90_000,
-    );
-    expect(r.code, r.stderr).toBe(0);
-    for (const name of ["daily", "status", "robot-tasks", "reconcile", "recordings"]) {
-      expect(r.stdout).toContain(`== report ${name}`);
-    }
-    expect(r.stdout).toMatch(/delivered \d+ receipts to MNS and \d+ by HTTP push/);
+/** Every key under a prefix (a full SCAN: the Redis is shared, one page may miss them). */
+async function keysUnder(prefix: string): Promise<string[]> {
+  const redis = new Redis(inject("redisUrl"));
+  const found: string[] = [];
+  try {
+    let cursor = "0";
+    do {
+      const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
+      cursor = next;
+      found.push(...keys);
+    } while (cursor !== "0");
+  } finally {
+    redis.disconnect();
+  }
+  return found;
+}
 
-    const q = async (sql: string) => (await db.pool.query(sql)).rows[0];
-    const calls = await q("select count(*)::int as n from calls");
-    expect(calls.n).toBe(80);
-    // Every receipt applied; duplicates collapsed (one receipts row per dedup key by construction).
-    expect((await q("select count(*)::int as n from receipts where processed_at is null")).n).toBe(
-      0,
-    );
-    expect(
-      (await q("select count(*)::int as n from receipts where source = 'mns'")).n,
-    ).toBeGreaterThan(0);
-    expect(
-      (await q("select count(*)::int as n from receipts where source = 'http'")).n,
-    ).toBeGreaterThan(0);
-    // Outbound calls reconciled, inbound ones skipped (no ProdId to query them with).
-    const pending = await q(
-      "select count(*)::int as n from calls where reconcile_status = 'pending'",
-    );
-    expect(pending.n).toBe(0);
-    const reconciled = await q(
-      "select count(*)::int as n from calls where reconcile_status = 'reconciled'",
-    );
-    expect(reconciled.n).toBeGreaterThan(0);
-    // The daily table printed shows the same total as the database.
-    const daily = await q("select sum(calls)::int as n from report_daily");
-    expect(daily.n).toBe(80);
-    // The printed daily table has the database's rows (the calls may straddle Beijing midnight).
-    const dailyBlock = r.stdout.split("== report daily")[1]?.split("== report")[0] ?? "";
-    const { rows } = await db.pool.query<{ day: string; calls: number }>(
-      "select day::text as day, calls::int as calls from report_daily",
-    );
-    expect(rows.length).toBeGreaterThan(0);
-    for (const row of rows) {
-      expect(dailyBlock).toMatch(new RegExp(`${row.day}\\s+│\\s+${row.calls}\\s+│`));
+const env = () => ({
+  DATABASE_URL: db.url,
+  REDIS_URL: inject("redisUrl"),
+  VMS_QUEUE_PREFIX: prefix,
+  VMS_RECORDINGS_STORE: `file://${recordingsDir}`,
+});
+
+async function demoRun(calls: number) {
+  const r = await runCli(["demo", "--calls", String(calls)], env(), 120_000);
+  expect(r.code, r.stderr).toBe(0);
+  const name = /^demo database (\S+) \(created beside/m.exec(r.stdout)?.[1];
+  expect(name, r.stdout).toMatch(new RegExp(`^${db.name}_demo_\\d{14}$`));
+  demoDatabases.push(name!);
+  const pool = new (await import("pg")).default.Pool({ connectionString: databaseUrlFor(name!) });
+  const q = async (sql: string) => (await pool.query(sql)).rows[0];
+  return { r, name: name!, q, end: () => pool.end() };
+}
+
+describe("voice-receipts demo", () => {
+  it("runs twice in databases of its own, each reconciled, DATABASE_URL untouched; --clean removes them", async () => {
+    const first = await demoRun(80);
+    // Two runs in the same second would share a name: the second would fail to create it.
+    await new Promise((r) => setTimeout(r, 1100));
+    const second = await demoRun(80);
+    expect(second.name).not.toBe(first.name);
+    try {
+      for (const run of [first, second]) {
+        const { r, q } = run;
+        for (const name of ["daily", "status", "robot-tasks", "reconcile", "recordings"]) {
+          expect(r.stdout).toContain(`== report ${name}`);
+        }
+        expect(r.stdout).toMatch(/delivered \d+ receipts to MNS and \d+ by HTTP push/);
+        // Progress counts this run's calls only, up to all of them reconciled.
+        const progress = [...r.stdout.matchAll(/calls (\d+), reconciled (\d+)\/(\d+)/g)];
+        const last = progress.at(-1)!;
+        expect(Number(last[1])).toBe(80);
+        expect(Number(last[2])).toBe(Number(last[3]));
+        expect(r.stdout).not.toContain("stopped waiting");
+        expect((await q("select count(*)::int as n from calls")).n).toBe(80);
+        expect(
+          (await q("select count(*)::int as n from receipts where processed_at is null")).n,
+        ).toBe(0);
+        expect(
+          (await q("select count(*)::int as n from receipts where source = 'mns'")).n,
+        ).toBeGreaterThan(0);
+        expect(
+          (await q("select count(*)::int as n from receipts where source = 'http'")).n,
+        ).toBeGreaterThan(0);
+        expect(
+          (await q("select count(*)::int as n from calls where reconcile_status = 'pending'")).n,
+        ).toBe(0);
+        expect((await q("select sum(calls)::int as n from report_daily")).n).toBe(80);
+        expect(r.stdout).toMatch(/demo finished in \d+\.\d s/);
+        // Recordings were downloaded from the simulator's OSS into the store.
+        expect(r.stdout).toContain(`recordings are stored in file://${recordingsDir}`);
+        const rec = await q(
+          "select count(*)::int as n, count(*) filter (where fetch_status = 'stored')::int as stored from recordings",
+        );
+        expect(rec.n).toBeGreaterThan(0);
+        expect(rec.stored).toBe(rec.n);
+      }
+      // The DATABASE_URL database got nothing, and the production prefix no queue keys.
+      const own = await db.pool.query("select count(*)::int as n from calls");
+      expect(own.rows[0].n).toBe(0);
+      expect(await keysUnder(prefix)).toEqual([]);
+      expect((await keysUnder(`{${first.name}}`)).length).toBeGreaterThan(0);
+    } finally {
+      await first.end();
+      await second.end();
     }
-    expect(r.stdout).toMatch(/demo finished in \d+\.\d s/);
-    // Recordings were downloaded from the simulator's OSS into the store.
-    expect(r.stdout).toContain(`recordings are stored in file://${recordingsDir}`);
-    const rec = await q(
-      "select count(*)::int as n, count(*) filter (where fetch_status = 'stored')::int as stored from recordings",
+
+    const clean = await runCli(["demo", "--clean"], env(), 60_000);
+    expect(clean.code, clean.stderr).toBe(0);
+    expect(clean.stdout).toContain(`dropped database ${first.name}`);
+    expect(clean.stdout).toContain(`dropped database ${second.name}`);
+    const left = await db.pool.query(
+      "select count(*)::int as n from pg_database where datname = any($1)",
+      [[first.name, second.name]],
     );
-    expect(rec.n).toBeGreaterThan(0);
-    expect(rec.stored).toBe(rec.n);
-    // The command has 90 s; the test must outlive it (vitest's default of 30 s failed this test
-    // on a loaded machine while the demo itself was still making progress).
-  }, 120_000);
+    expect(left.rows[0].n).toBe(0);
+    expect(await keysUnder(`{${first.name}}`)).toEqual([]);
+    expect(await keysUnder(`{${second.name}}`)).toEqual([]);
+  }, 400_000);
 });

@@ -13,7 +13,16 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 
 import { replayCommand } from "../../src/cli/replay.js";
 import { reportCommand } from "../../src/cli/report.js";
-import { isAnswered, statusMeaning } from "../../src/domain/statusCodes.js";
+import {
+  callOutcome,
+  callProduct,
+  NUMBER_STATES,
+  OUTCOME_MEANINGS,
+  OUTCOMES,
+  type Outcome,
+  type Product,
+} from "../../src/domain/callDimensions.js";
+import { isAnswered, smartStatusMeaning, statusMeaning } from "../../src/domain/statusCodes.js";
 import type { Cell, Row } from "../../src/report/reports.js";
 import { CALLS, receiptsByType, type Receipt } from "../fixtures/corpus.js";
 import { runCli } from "../helpers/cli.js";
@@ -86,7 +95,80 @@ const EXTRA_REPORTS: Receipt[] = [
     duration: "60",
     dtmf: "113",
   }),
+  // Dead numbers: 13900000007 answered once, then 停机 (listed); 13900000009 空号 then answered
+  // later (not listed: its latest result is an answer); 13900000010 关机 (unreachable).
+  voiceReport(7, {
+    callee: "13900000007",
+    status_code: "200000",
+    start_time: "2026-11-21 11:00:00",
+    end_time: "2026-11-21 11:00:20",
+    duration: "20",
+  }),
+  voiceReport(8, {
+    callee: "13900000007",
+    status_code: "200011",
+    originate_time: "2026-11-22 11:00:00",
+    start_time: "",
+    end_time: "",
+    duration: "0",
+  }),
+  voiceReport(9, {
+    callee: "13900000009",
+    status_code: "200004",
+    originate_time: "2026-11-21 12:00:00",
+    start_time: "",
+    end_time: "",
+    duration: "0",
+  }),
+  {
+    call_id: "500000000010^600000000010",
+    callee: "13900000009",
+    status_code: "200001",
+    start_time: "2026-11-22 12:00:00",
+    end_time: "2026-11-22 12:00:05",
+    duration: "5",
+  },
+  {
+    call_id: "500000000011^600000000011",
+    callee: "13900000010",
+    // A generic "cannot reach" code whose smart status code says 关机.
+    status_code: "200005",
+    smart_status_code: "POWERED_OFF",
+    originate_time: "2026-11-22 12:30:00",
+    start_time: "",
+    end_time: "",
+    duration: "0",
+  },
+  // A smart call (ASR bill), and one reconciled under the verification-code ProdId.
+  {
+    call_id: "500000000012^600000000012",
+    callee: "13900000012",
+    status_code: "200000",
+    voice_type: "asr",
+    start_time: "2026-11-21 15:00:00",
+    end_time: "2026-11-21 15:01:00",
+    duration: "60",
+  },
+  {
+    call_id: "500000000013^600000000013",
+    callee: "13900000013",
+    status_code: "200000",
+    start_time: "2026-11-21 15:10:00",
+    end_time: "2026-11-21 15:10:12",
+    duration: "12",
+  },
 ];
+
+/** An inbound call nobody picked up: its events ring and end, with smart code NO_ANSWER. */
+const INBOUND_UNANSWERED: Receipt[] = [
+  { status_code: "200201", status_time: "2026-11-21 16:00:00", smart_status_code: "NO_ANSWER" },
+  { status_code: "200100", status_time: "2026-11-21 16:00:30", smart_status_code: "NO_ANSWER" },
+].map((e) => ({ biz_id: "700000000001^800000000001", extend: "1", ...e }));
+
+/** Calls reconciled under a ProdId (set directly: the reconciler's own tests cover how). */
+const PROD_IDS: Record<string, string> = {
+  "500000000013^600000000013": "11010000138001",
+};
 
 const SURVEY_EVENTS: Receipt[] = ["1", "1", "3"].map((key, i) => ({
   call_id: "500000000006^600000000006",
@@ -98,7 +180,7 @@ const SURVEY_EVENTS: Receipt[] = ["1", "1", "3"].map((key, i) => ({
 
 const byType = receiptsByType();
 const ALL_REPORTS = [...byType.VoiceReport!, ...EXTRA_REPORTS];
-const ALL_EVENTS = [...byType.VoiceCallReport!, ...SURVEY_EVENTS];
+const ALL_EVENTS = [...byType.VoiceCallReport!, ...SURVEY_EVENTS, ...INBOUND_UNANSWERED];
 const ALL_RECORDINGS = byType.VoiceRecordReport!;
 
 // ---------------------------------------------------------------------------------------------
@@ -107,11 +189,18 @@ const ALL_RECORDINGS = byType.VoiceRecordReport!;
 interface CallFacts {
   callId: string;
   outId: string | null;
+  callee: string | null;
   day: string;
+  hour: number;
+  when: string;
+  direction: "outbound" | "inbound";
+  product: Product;
+  /** The CDR status code; inbound without a CDR: derived from the events. */
   statusCode: string | null;
-  statusMsg: string | null;
+  meaning: string | null;
   answered: boolean;
   talk: number | null;
+  outcome: Outcome | null;
 }
 
 const text = (v: unknown) => (v === undefined || v === null || v === "" ? null : String(v));
@@ -137,16 +226,63 @@ function callFacts(): CallFacts[] {
       text(rep?.originate_time) ??
       text(rep?.ring_time) ??
       lastEvent;
-    const statusCode = text(rep?.status_code);
-    const answered = isAnswered(statusCode);
+    const inbound = events.length > 0 && events.every((e) => e.call_id === undefined);
+    const at = (code: string) =>
+      events.filter((e) => e.status_code === code).map((e) => String(e.status_time));
+    // Inbound: the events tell the result (200102 被叫接听 or ANSWERED = answered).
+    const eventAnswered =
+      inbound &&
+      events.some((e) => e.status_code === "200102" || e.smart_status_code === "ANSWERED");
+    const lastSmart = inbound
+      ? events
+          .filter((e) => text(e.smart_status_code) && e.smart_status_code !== "ANSWERED")
+          .sort((a, b) => (String(a.status_time) < String(b.status_time) ? 1 : -1))
+          .map((e) => String(e.smart_status_code))[0]
+      : undefined;
+    const cdrCode = text(rep?.status_code);
+    const statusCode = cdrCode ?? (eventAnswered ? "200102" : (lastSmart ?? null));
+    const answered = isAnswered(cdrCode) || eventAnswered;
+    const seconds = (s: string) => new Date(`${s.replace(" ", "T")}+08:00`).getTime() / 1000;
+    const eventTalk =
+      at("200100").length > 0 && at("200102").length > 0
+        ? seconds(at("200100").sort().at(-1)!) - seconds(at("200102").sort()[0]!)
+        : null;
+    const dtmf =
+      text(rep?.dtmf) ??
+      (events
+        .filter((e) => e.status_code === "300000")
+        .map((e) => String(e.dtmf ?? ""))
+        .join("") ||
+        null);
+    const outId = text(rep?.out_id) ?? text(events[0]?.out_id);
+    const smartCode = text(rep?.smart_status_code) ?? text(events[0]?.smart_status_code);
     return {
       callId,
-      outId: text(rep?.out_id) ?? text(events[0]?.out_id),
+      outId,
+      callee: text(rep?.callee),
       day: String(when).slice(0, 10),
+      hour: Number(String(when).slice(11, 13)),
+      when: String(when),
+      direction: inbound ? "inbound" : "outbound",
+      product: callProduct({
+        direction: inbound ? "inbound" : "outbound",
+        outId,
+        prodId: PROD_IDS[callId] ?? null,
+        smartTrace: rep?.voice_type === "asr" || Boolean(rec?.record_begin_time),
+        dtmf,
+      }),
       statusCode,
-      statusMsg: text(rep?.status_msg),
+      meaning:
+        statusCode === null
+          ? null
+          : cdrCode === null && answered
+            ? "被叫接听"
+            : (statusMeaning(statusCode) ??
+              smartStatusMeaning(statusCode) ??
+              text(rep?.status_msg)),
       answered,
-      talk: answered ? Number(rep?.duration) : null,
+      talk: answered ? (rep ? Number(rep.duration) : eventTalk) : null,
+      outcome: callOutcome(answered, statusCode, inbound ? (lastSmart ?? null) : smartCode),
     };
   });
 }
@@ -157,36 +293,83 @@ function aggregate(calls: CallFacts[]) {
   const answered = calls.filter((c) => c.answered);
   const talk = answered.map((c) => c.talk ?? 0);
   const total = talk.reduce((a, b) => a + b, 0);
+  // Seized: a result other than a platform refusal before dialling.
+  const seized = calls.filter((c) => c.statusCode !== null && c.outcome !== "blocked");
   return {
     calls: calls.length,
     answered: answered.length,
     answer_rate: round(answered.length / calls.length, 4),
     total_talk_seconds: total,
     avg_talk_seconds: answered.length > 0 ? round(total / answered.length, 1) : null,
+    seized: seized.length,
+    asr:
+      seized.length > 0 ? round(seized.filter((c) => c.answered).length / seized.length, 4) : null,
   };
 }
 
 const inRange = (day: string, from?: string, to?: string) =>
   (from === undefined || day >= from) && (to === undefined || day <= to);
 
-function expectedDaily(from?: string, to?: string): Row[] {
-  const calls = callFacts().filter((c) => inRange(c.day, from, to));
-  const days = [...new Set(calls.map((c) => c.day))].sort();
-  return days.map((day) => ({ day, ...aggregate(calls.filter((c) => c.day === day)) }));
+type Filter = {
+  from?: string | undefined;
+  to?: string | undefined;
+  direction?: string | undefined;
+  product?: string | undefined;
+};
+
+function selected(f: Filter = {}): CallFacts[] {
+  return callFacts().filter(
+    (c) =>
+      inRange(c.day, f.from, f.to) &&
+      (f.direction === undefined || c.direction === f.direction) &&
+      (f.product === undefined || c.product === f.product),
+  );
 }
 
-function expectedStatus(from?: string, to?: string): Row[] {
-  const calls = callFacts().filter((c) => inRange(c.day, from, to));
+function expectedDaily(from?: string, to?: string, f: Filter = {}): Row[] {
+  const calls = selected({ ...f, from, to });
+  const days = [...new Set(calls.map((c) => c.day))].sort();
+  return days.map((day) => {
+    const of = calls.filter((c) => c.day === day);
+    const perHour = [...new Set(of.map((c) => c.hour))].map(
+      (h) => of.filter((c) => c.hour === h).length,
+    );
+    return {
+      day,
+      ...aggregate(of),
+      calls_per_hour: round(of.length / perHour.length, 1),
+      peak_hour_calls: Math.max(...perHour),
+    };
+  });
+}
+
+function expectedHourly(f: Filter = {}): Row[] {
+  const calls = selected(f);
+  const keys = [...new Set(calls.map((c) => `${c.day} ${String(c.hour).padStart(2, "0")}`))].sort();
+  return keys.map((k) => {
+    const of = calls.filter((c) => `${c.day} ${String(c.hour).padStart(2, "0")}` === k);
+    const a = aggregate(of);
+    return {
+      day: k.slice(0, 10),
+      hour: Number(k.slice(11)),
+      calls: a.calls,
+      answered: a.answered,
+      answer_rate: a.answer_rate,
+      asr: a.asr,
+      avg_talk_seconds: a.avg_talk_seconds,
+    };
+  });
+}
+
+function expectedStatus(from?: string, to?: string, f: Filter = {}): Row[] {
+  const calls = selected({ ...f, from, to });
   const codes = [...new Set(calls.map((c) => c.statusCode))];
   return codes
     .map((code) => {
       const n = calls.filter((c) => c.statusCode === code).length;
       return {
         status_code: code,
-        meaning:
-          statusMeaning(code) ??
-          calls.find((c) => c.statusCode === code)?.statusMsg ??
-          "(no call result yet)",
+        meaning: calls.find((c) => c.statusCode === code)?.meaning ?? "(no call result yet)",
         calls: n,
         share: round(n / calls.length, 4),
       };
@@ -201,6 +384,66 @@ function expectedStatus(from?: string, to?: string): Row[] {
             : a.status_code < b.status_code
               ? -1
               : 1),
+    );
+}
+
+function expectedOutcomes(f: Filter = {}): Row[] {
+  const calls = selected(f);
+  const rows: Array<Row & { ord: number }> = OUTCOMES.map((o, i) => {
+    const n = calls.filter((c) => c.outcome === o).length;
+    return {
+      ord: i,
+      outcome: o,
+      meaning: OUTCOME_MEANINGS[o],
+      calls: n,
+      share: calls.length ? round(n / calls.length, 4) : null,
+    };
+  });
+  const none = calls.filter((c) => c.outcome === null).length;
+  if (none > 0) {
+    rows.push({
+      ord: 99,
+      outcome: null,
+      meaning: "(no call result yet)",
+      calls: none,
+      share: round(none / calls.length, 4),
+    });
+  }
+  return rows
+    .sort((a, b) => (b.calls as number) - (a.calls as number) || a.ord - b.ord)
+    .map(({ ord: _ord, ...r }) => r);
+}
+
+function expectedNumbers(f: Filter = {}): Row[] {
+  const calls = selected({ ...f, direction: "outbound" }).filter(
+    (c) => c.callee !== null && c.outcome !== null,
+  );
+  const callees = [...new Set(calls.map((c) => c.callee!))];
+  return callees
+    .map((callee) => {
+      const of = calls
+        .filter((c) => c.callee === callee)
+        .sort((a, b) => (a.when < b.when ? -1 : 1));
+      const last = of.at(-1)!;
+      return {
+        callee,
+        state: NUMBER_STATES[last.outcome!] ?? null,
+        outcome: last.outcome,
+        meaning: OUTCOME_MEANINGS[last.outcome!],
+        calls: of.length,
+        dead_or_unreachable: of.filter((c) => NUMBER_STATES[c.outcome!] !== undefined).length,
+        last_call: last.when,
+        last_status_code: last.statusCode,
+      };
+    })
+    .filter((r) => r.state !== null)
+    .sort((a, b) =>
+      a.state !== b.state
+        ? a.state! < b.state!
+          ? -1
+          : 1
+        : OUTCOMES.indexOf(a.outcome!) - OUTCOMES.indexOf(b.outcome!) ||
+          (a.callee < b.callee ? -1 : 1),
     );
 }
 
@@ -286,10 +529,14 @@ function sink() {
 
 async function report(
   name: string,
-  opts: { from?: string; to?: string; format: "table" | "csv" | "json" },
+  opts: Filter & { format: "table" | "csv" | "json"; bom?: boolean },
   arg?: string,
+  stdout?: { columns: number },
 ): Promise<string> {
   const out = sink();
+  if (stdout) {
+    Object.assign(out.stream, { isTTY: true, columns: stdout.columns });
+  }
   await reportCommand(name, arg, opts, { env: env(), stdout: out.stream });
   return out.text();
 }
@@ -298,11 +545,13 @@ async function report(
 async function checkAllFormats(
   name: string,
   expected: Row[],
-  opts: { from?: string; to?: string; arg?: string; percent?: string[] } = {},
+  opts: Filter & { arg?: string; percent?: string[] } = {},
 ) {
   const range = {
     ...(opts.from ? { from: opts.from } : {}),
     ...(opts.to ? { to: opts.to } : {}),
+    ...(opts.direction ? { direction: opts.direction } : {}),
+    ...(opts.product ? { product: opts.product } : {}),
   };
   const json = JSON.parse(await report(name, { ...range, format: "json" }, opts.arg)) as Row[];
   expect(json, `${name} json`).toEqual(expected);
@@ -339,8 +588,7 @@ async function checkAllFormats(
           return "";
         }
         if (opts.percent?.includes(c) && typeof v === "number") {
-          const p = v * 100;
-          return `${Number.isInteger(p) ? p : p.toFixed(2)}%`;
+          return `${(v * 100).toFixed(2)}%`;
         }
         return String(v);
       }),
@@ -369,6 +617,9 @@ beforeAll(async () => {
       [callId, JSON.stringify(discrepancies)],
     );
   }
+  for (const [callId, prodId] of Object.entries(PROD_IDS)) {
+    await db.pool.query("update calls set prod_id = $2 where call_id = $1", [callId, prodId]);
+  }
   await db.pool.query(
     "update calls set reconcile_status = 'not_found' where call_id = '500000000005^600000000005'",
   );
@@ -385,50 +636,160 @@ afterAll(async () => {
 });
 
 describe("voice-receipts report", () => {
-  it("daily: calls, answered, rate, total and average talk per Beijing day", async () => {
+  it("daily: calls, answered, rate, talk, seizures, ASR and calls per hour per Beijing day", async () => {
     const expected = expectedDaily();
-    // The derivation itself, spelled out once.
+    // The derivation itself, spelled out once. 2026-11-20: the inbound call answered (200102
+    // event, 110 s from answer to hang-up) counts; ivr-0005 has no result, so 4 seizures.
     expect(expected).toEqual([
       {
         day: "2026-11-20",
         calls: 5,
-        answered: 2,
-        answer_rate: 0.4,
-        total_talk_seconds: 90,
-        avg_talk_seconds: 45,
+        answered: 3,
+        answer_rate: 0.6,
+        total_talk_seconds: 200,
+        avg_talk_seconds: 66.7,
+        seized: 4,
+        asr: 0.75,
+        calls_per_hour: 1,
+        peak_hour_calls: 1,
       },
       {
         day: "2026-11-21",
-        calls: 5,
-        answered: 4,
-        answer_rate: 0.8,
-        total_talk_seconds: 147,
-        avg_talk_seconds: 36.8,
+        calls: 10,
+        answered: 7,
+        answer_rate: 0.7,
+        total_talk_seconds: 239,
+        avg_talk_seconds: 34.1,
+        seized: 10,
+        asr: 0.7,
+        calls_per_hour: 1.4,
+        peak_hour_calls: 3,
       },
       {
         day: "2026-11-22",
-        calls: 1,
-        answered: 0,
-        answer_rate: 0,
-        total_talk_seconds: 0,
-        avg_talk_seconds: null,
+        calls: 4,
+        answered: 1,
+        answer_rate: 0.25,
+        total_talk_seconds: 5,
+        avg_talk_seconds: 5,
+        seized: 4,
+        asr: 0.25,
+        calls_per_hour: 1.3,
+        peak_hour_calls: 2,
       },
     ]);
-    await checkAllFormats("daily", expected, { percent: ["answer_rate"] });
+    await checkAllFormats("daily", expected, { percent: ["answer_rate", "asr"] });
+  });
+
+  it("counts an inbound call answered by its events (200102 被叫接听), not as without result", async () => {
+    const json = async (name: string, f: Filter) =>
+      JSON.parse(await report(name, { ...f, format: "json" })) as Row[];
+    expect(await json("status", { direction: "inbound" })).toEqual([
+      { status_code: "200102", meaning: "被叫接听", calls: 1, share: 0.5 },
+      { status_code: "NO_ANSWER", meaning: "无应答", calls: 1, share: 0.5 },
+    ]);
+    const inbound = await json("daily", {
+      direction: "inbound",
+      from: "2026-11-20",
+      to: "2026-11-20",
+    });
+    expect(inbound).toMatchObject([{ calls: 1, answered: 1, total_talk_seconds: 110 }]);
+    await checkAllFormats(
+      "status",
+      expectedStatus(undefined, undefined, { direction: "inbound" }),
+      {
+        direction: "inbound",
+        percent: ["share"],
+      },
+    );
   });
 
   it("status: calls per status code with its meaning, Chinese aligned in the table", async () => {
     const expected = expectedStatus();
     expect(expected.map((r) => [r.status_code, r.calls])).toEqual([
-      ["200000", 4],
+      ["200000", 7],
+      ["200001", 2],
       ["200003", 2],
-      [null, 2],
-      ["200001", 1],
+      ["200004", 1],
+      ["200005", 1],
+      ["200011", 1],
       ["200100", 1],
+      ["200102", 1],
       ["502", 1],
+      ["NO_ANSWER", 1],
+      [null, 1],
     ]);
     expect(expected.find((r) => r.status_code === "502")?.meaning).toBe("未确认状态");
     await checkAllFormats("status", expected, { percent: ["share"] });
+  });
+
+  it("filters every report by --direction and --product", async () => {
+    const products = [...new Set(callFacts().map((c) => c.product))].sort();
+    // The corpus has every product but a plain notification-only one missing would hide a bug.
+    expect(products).toEqual(["inbound", "ivr", "notification", "robot", "smart", "verification"]);
+    for (const product of products) {
+      await checkAllFormats("daily", expectedDaily(undefined, undefined, { product }), {
+        product,
+        percent: ["answer_rate", "asr"],
+      });
+      await checkAllFormats("outcomes", expectedOutcomes({ product }), {
+        product,
+        percent: ["share"],
+      });
+    }
+    await checkAllFormats("hourly", expectedHourly({ direction: "outbound" }), {
+      direction: "outbound",
+      percent: ["answer_rate", "asr"],
+    });
+    await checkAllFormats("status", expectedStatus(undefined, undefined, { product: "ivr" }), {
+      product: "ivr",
+      percent: ["share"],
+    });
+    const dtmfInbound = JSON.parse(
+      await report("dtmf", { direction: "inbound", format: "json" }),
+    ) as Row[];
+    expect(dtmfInbound).toEqual([]);
+    const psql = await db.pool.query<{ product: string; calls: number }>(
+      "select product, sum(calls)::int as calls from report_daily_dimensions group by product order by product",
+    );
+    expect(psql.rows).toEqual(
+      products.map((p) => ({
+        product: p,
+        calls: callFacts().filter((c) => c.product === p).length,
+      })),
+    );
+  });
+
+  it("outcomes: calls per carrier meaning (空号, 停机, 关机, 忙, 无人接听, 拒接…)", async () => {
+    const expected = expectedOutcomes();
+    expect(
+      Object.fromEntries(expected.filter((r) => r.calls).map((r) => [r.meaning, r.calls])),
+    ).toEqual({
+      接通: 11,
+      无人接听: 3,
+      空号: 1,
+      停机: 1,
+      关机: 1,
+      其他: 1,
+      "(no call result yet)": 1,
+    });
+    await checkAllFormats("outcomes", expected, { percent: ["share"] });
+  });
+
+  it("numbers: callees whose latest result says the number is dead or unreachable", async () => {
+    const expected = expectedNumbers();
+    expect(expected.map((r) => [r.callee, r.state, r.meaning])).toEqual([
+      ["13900000007", "dead", "停机"],
+      ["13900000010", "unreachable", "关机"],
+    ]);
+    await checkAllFormats("numbers", expected);
+    await checkAllFormats("numbers", expectedNumbers({ to: "2026-11-21" }), { to: "2026-11-21" });
+  });
+
+  it("hourly: calls per Beijing hour", async () => {
+    const expected = expectedHourly();
+    expect(expected.reduce((a, r) => a + (r.calls as number), 0)).toBe(callFacts().length);
+    await checkAllFormats("hourly", expected, { percent: ["answer_rate", "asr"] });
   });
 
   it("robot-tasks: per ALICOM_SMART_SAAS batch", async () => {
@@ -512,11 +873,46 @@ describe("voice-receipts report", () => {
     await checkAllFormats("out-id", [], { arg: "no-such-out-id" });
   });
 
+  it("out-id: the table fits a 100-column terminal, long URLs elided; CSV and JSON keep them whole", async () => {
+    const robot = CALLS.find((c) => c.outId.startsWith("ALICOM_SMART_SAAS^"))!;
+    const url = String(robot.recordings[0]!.record_file);
+    expect(url.length).toBeGreaterThan(60);
+    const json = JSON.parse(await report("out-id", { format: "json" }, robot.outId)) as Row[];
+    expect(json.map((r) => r.record_file)).toContain(url);
+    expect(await report("out-id", { format: "csv" }, robot.outId)).toContain(url);
+    const piped = await report("out-id", { format: "table" }, robot.outId);
+    expect(piped).not.toContain(url);
+    expect(piped).toMatch(/http:\/\/example\.invalid\/\S*…\S*Signature=b/);
+    const terminal = await report("out-id", { format: "table" }, robot.outId, { columns: 100 });
+    const lines = terminal.trimEnd().split("\n");
+    expect(Math.max(...lines.map((l) => stringWidth(l)))).toBeLessThanOrEqual(100);
+    // Too wide for 100 columns even elided: one record per block, every value readable.
+    expect(terminal).toContain(`call_id           │ ${robot.callId}`);
+    expect(terminal).toMatch(/record_file\s+│ http:\/\/example\.invalid\/\S*…\S*Signature=b/);
+    // A narrow report still fits as a table.
+    const status = await report("status", { format: "table" }, undefined, { columns: 100 });
+    expect(status).toMatch(/^┌/);
+  });
+
+  it("csv: --bom starts with a UTF-8 byte order mark for Excel; plain csv has none", async () => {
+    const plain = await report("status", { format: "csv" });
+    expect(plain.startsWith("status_code,")).toBe(true);
+    const bom = await report("status", { format: "csv", bom: true });
+    expect(bom.startsWith("\uFEFFstatus_code,")).toBe(true);
+    expect(bom.slice(1)).toBe(plain);
+    const r = await runCli(["report", "status", "--bom"], env());
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--bom applies to --format csv only/);
+    const viaCli = await runCli(["report", "status", "--format", "csv", "--bom"], env());
+    expect(viaCli.code).toBe(0);
+    expect(viaCli.stdout.startsWith("\uFEFF")).toBe(true);
+  });
+
   it("filters by Beijing day with --from/--to (inclusive)", async () => {
     await checkAllFormats("daily", expectedDaily("2026-11-21", "2026-11-21"), {
       from: "2026-11-21",
       to: "2026-11-21",
-      percent: ["answer_rate"],
+      percent: ["answer_rate", "asr"],
     });
     expect(expectedDaily("2026-11-21", "2026-11-21")).toHaveLength(1);
     await checkAllFormats("status", expectedStatus(undefined, "2026-11-20"), {
@@ -541,7 +937,7 @@ describe("voice-receipts report", () => {
     const unknown = await runCli(["report", "weekly"], env());
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(
-      /unknown report "weekly".*daily, status, out-id <out_id>, robot-tasks, reconcile, dtmf/,
+      /unknown report "weekly".*daily, hourly, status, outcomes, numbers, out-id <out_id>, robot-tasks, reconcile, dtmf/,
     );
     const badDate = await runCli(["report", "daily", "--from", "2026-02-30"], env());
     expect(badDate.code).toBe(2);
@@ -551,5 +947,19 @@ describe("voice-receipts report", () => {
     expect(noArg.stderr).toMatch(/out-id needs an argument/);
     const badFormat = await runCli(["report", "daily", "--format", "xml"], env());
     expect(badFormat.code).toBe(2);
+  });
+
+  it("exits 2 with a message on a bad --direction or --product, or one the report does not take", async () => {
+    const badDirection = await runCli(["report", "daily", "--direction", "sideways"], env());
+    expect(badDirection.code).toBe(2);
+    expect(badDirection.stderr).toMatch(/--direction must be one of outbound, inbound/);
+    const badProduct = await runCli(["report", "status", "--product", "fax"], env());
+    expect(badProduct.code).toBe(2);
+    expect(badProduct.stderr).toMatch(
+      /--product must be one of notification, verification, ivr, smart, robot, inbound/,
+    );
+    const noDirection = await runCli(["report", "numbers", "--direction", "inbound"], env());
+    expect(noDirection.code).toBe(2);
+    expect(noDirection.stderr).toMatch(/numbers does not take --direction/);
   });
 });

@@ -1,12 +1,16 @@
+import fc from "fast-check";
 import stringWidth from "string-width";
 import { describe, expect, it } from "vitest";
 
 import {
   csvField,
+  elide,
   formatCsv,
   formatJson,
   formatResult,
   formatTable,
+  percent,
+  UTF8_BOM,
 } from "../../../src/report/format.js";
 import type { ReportResult } from "../../../src/report/reports.js";
 import { parseCsv } from "./parseCsv.js";
@@ -101,5 +105,83 @@ describe("formatTable", () => {
     expect(formatResult(STATUS, "json")).toBe(formatJson(STATUS));
     expect(formatResult(STATUS, "csv")).toBe(formatCsv(STATUS));
     expect(formatResult(STATUS, "table")).toBe(formatTable(STATUS));
+  });
+});
+
+describe("percentages, BOM and elision", () => {
+  it("shows every percentage with two decimals, whole numbers too", () => {
+    expect(percent(0.4)).toBe("40.00%");
+    expect(percent(1)).toBe("100.00%");
+    expect(percent(0)).toBe("0.00%");
+    expect(percent(0.6667)).toBe("66.67%");
+    const out = formatTable(
+      { columns: ["rate"], rows: [{ rate: 0.5 }, { rate: 0.0035 }] },
+      { percentColumns: ["rate"] },
+    );
+    expect(out).toContain("50.00%");
+    expect(out).toContain("0.35%");
+  });
+
+  it("prefixes a UTF-8 BOM to CSV only when asked", () => {
+    expect(formatCsv(STATUS).startsWith("status_code")).toBe(true);
+    expect(formatCsv(STATUS, { bom: true })).toBe(`${UTF8_BOM}${formatCsv(STATUS)}`);
+    expect(formatResult(STATUS, "csv", { bom: true }).charCodeAt(0)).toBe(0xfeff);
+    expect(formatResult(STATUS, "json", { bom: true })).toBe(formatJson(STATUS));
+  });
+
+  it("elides to at most the width, keeping both ends, for any text (CJK included)", () => {
+    fc.assert(
+      fc.property(
+        fc.string({ unit: fc.constantFrom("a", "Z", "9", "/", "用", "户", "听", "😀") }),
+        fc.integer({ min: 2, max: 60 }),
+        (text, width) => {
+          const out = elide(text, width);
+          if (stringWidth(text) <= width) {
+            return out === text;
+          }
+          return (
+            stringWidth(out) <= width &&
+            out.includes("…") &&
+            text.startsWith(out.split("…")[0]!) &&
+            text.endsWith(out.split("…")[1]!)
+          );
+        },
+      ),
+    );
+  });
+
+  it("elides URLs in tables, never in CSV or JSON", () => {
+    const url = `http://alicom-vms-record.oss-cn-hangzhou.aliyuncs.com/record/${"1".repeat(30)}.wav?Signature=abc`;
+    const r: ReportResult = { columns: ["record_file"], rows: [{ record_file: url }] };
+    expect(formatTable(r)).not.toContain(url);
+    expect(formatTable(r)).toMatch(/http:\/\/alicom\S*…\S*Signature=abc/);
+    expect(formatCsv(r)).toContain(url);
+    expect(formatJson(r)).toContain(url);
+  });
+
+  it("fits a table to the terminal width, or prints one record per block when it cannot", () => {
+    const wide: ReportResult = {
+      columns: ["id", "note"],
+      rows: [{ id: "a".repeat(50), note: "用".repeat(40) }],
+    };
+    const fitted = formatTable(wide, { maxWidth: 60 }).trimEnd().split("\n");
+    expect(Math.max(...fitted.map((l) => stringWidth(l)))).toBeLessThanOrEqual(60);
+    expect(fitted[0]).toMatch(/^┌/);
+    const many: ReportResult = {
+      columns: Array.from({ length: 12 }, (_, i) => `column_${i}`),
+      rows: [
+        Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`column_${i}`, `value-${i}`])),
+      ],
+    };
+    const expanded = formatTable(many, { maxWidth: 40 });
+    expect(expanded).toContain("column_11 │ value-11");
+    expect(
+      Math.max(
+        ...expanded
+          .trimEnd()
+          .split("\n")
+          .map((l) => stringWidth(l)),
+      ),
+    ).toBeLessThanOrEqual(40);
   });
 });

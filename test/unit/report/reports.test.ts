@@ -9,10 +9,13 @@ import {
 } from "../../../src/report/reports.js";
 
 describe("findReport", () => {
-  it("knows the seven reports of the contract", () => {
+  it("knows the reports of the contract and the telephony ones", () => {
     expect(REPORT_NAMES).toEqual([
       "daily",
+      "hourly",
       "status",
+      "outcomes",
+      "numbers",
       "out-id",
       "robot-tasks",
       "reconcile",
@@ -24,7 +27,7 @@ describe("findReport", () => {
   it("refuses an unknown name with a usage error listing the names", () => {
     expect(() => findReport("weekly")).toThrow(ConfigError);
     expect(() => findReport("weekly")).toThrow(
-      /unknown report "weekly".*daily, status, out-id <out_id>, robot-tasks, reconcile, dtmf/,
+      /unknown report "weekly".*daily, hourly, status, outcomes, numbers, out-id <out_id>, robot-tasks, reconcile, dtmf/,
     );
   });
 });
@@ -56,6 +59,8 @@ describe("reportParams", () => {
       from: null,
       to: null,
       arg: "order-1",
+      direction: null,
+      product: null,
     });
     expect(() => reportParams(findReport("out-id"), undefined, {})).toThrow(/needs an argument/);
     expect(() => reportParams(findReport("daily"), "x", {})).toThrow(/takes no argument/);
@@ -67,6 +72,27 @@ describe("reportParams", () => {
     ).toThrow(/--from 2026-11-21 is after --to 2026-11-20/);
     expect(
       reportParams(findReport("daily"), undefined, { from: "2026-11-20", to: "2026-11-20" }),
-    ).toEqual({ from: "2026-11-20", to: "2026-11-20", arg: null });
+    ).toEqual({ from: "2026-11-20", to: "2026-11-20", arg: null, direction: null, product: null });
+  });
+
+  it("takes --direction and --product where they mean something, and only known values", () => {
+    expect(
+      reportParams(findReport("status"), undefined, { direction: "inbound", product: "inbound" }),
+    ).toMatchObject({ direction: "inbound", product: "inbound" });
+    expect(reportParams(findReport("numbers"), undefined, { product: "robot" })).toMatchObject({
+      product: "robot",
+    });
+    expect(() => reportParams(findReport("numbers"), undefined, { direction: "inbound" })).toThrow(
+      /numbers does not take --direction/,
+    );
+    expect(() => reportParams(findReport("out-id"), "x", { product: "ivr" })).toThrow(
+      /out-id does not take --product/,
+    );
+    expect(() => reportParams(findReport("daily"), undefined, { direction: "Inbound" })).toThrow(
+      ConfigError,
+    );
+    expect(() => reportParams(findReport("daily"), undefined, { product: "sms" })).toThrow(
+      /--product must be one of notification, verification, ivr, smart, robot, inbound, got "sms"/,
+    );
   });
 });
