@@ -33,6 +33,7 @@ import { buildHttpServer } from "./sources/http/server.js";
 import { createDb, createPool } from "./store/db.js";
 import { runMigrations } from "./store/migrate.js";
 import { createPartitionMaintainer } from "./store/partitions.js";
+import { registerCallExplorer } from "./ui/index.js";
 
 export interface AppOptions {
   role: Role;
@@ -139,6 +140,8 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
               ? [
                   (app: FastifyInstance) =>
                     registerQueueBoard(app, { token: adminToken, queues: observed.queues }),
+                  (app: FastifyInstance) =>
+                    registerCallExplorer(app, { token: adminToken, pool, logger }),
                 ]
               : []),
           ],

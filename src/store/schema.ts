@@ -140,6 +140,15 @@ export const calls = pgTable(
     index("calls_start_time_idx").on(t.startTime),
     index("calls_end_time_idx").on(t.endTime),
     index("calls_created_at_idx").on(t.createdAt),
+    // The call explorer's searches (migrations/0007_explorer.sql, hand-written for the
+    // operator classes): newest first by the call's report time, out_id prefix, number suffix.
+    index("calls_explorer_time_idx").on(
+      sql`(coalesce(${t.startTime}, ${t.endTime}, ${t.originateTime}, ${t.ringTime}, ${t.lastEventTime}, ${t.createdAt})) desc`,
+      sql`${t.callId} desc`,
+    ),
+    index("calls_out_id_prefix_idx").on(sql`${t.outId} text_pattern_ops`),
+    index("calls_callee_suffix_idx").on(sql`reverse(${t.callee}) text_pattern_ops`),
+    index("calls_caller_suffix_idx").on(sql`reverse(${t.caller}) text_pattern_ops`),
     check(
       "calls_reconcile_status_check",
       sql`${t.reconcileStatus} in ('pending', 'reconciled', 'not_found', 'skipped')`,
@@ -215,6 +224,8 @@ export const rejectedReceipts = pgTable(
   (t) => [
     unique("rejected_receipts_fingerprint_unique").on(t.fingerprint),
     index("rejected_receipts_received_at_idx").on(t.receivedAt),
+    // The call explorer's rejected receipts of one reason, newest first (0007_explorer.sql).
+    index("rejected_receipts_reason_idx").on(t.reason, t.receivedAt.desc(), t.id.desc()),
   ],
 );
 
