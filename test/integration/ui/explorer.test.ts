@@ -6,6 +6,7 @@
  * pictures are taken here (VR_UPDATE_SCREENSHOTS=1 writes them to docs/img, as the board test).
  */
 import type { Server } from "node:http";
+import { Writable } from "node:stream";
 import { mkdir, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -14,6 +15,8 @@ import { fileURLToPath } from "node:url";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
+import { reportCommand } from "../../../src/cli/report.js";
+import { formatBeijingDate } from "../../../src/domain/time.js";
 import { callEventMeaning, statusMeaning } from "../../../src/domain/statusCodes.js";
 import { receiptsForCall, startSimulator, type Simulator } from "../../../src/simulator/index.js";
 import { startTestApp, type TestApp } from "../../helpers/app.js";
@@ -86,6 +89,29 @@ async function picture(page: Page, name: string) {
   await page.screenshot({ path: join(IMG_DIR, name), fullPage: true });
   expect((await stat(join(IMG_DIR, name))).size).toBeGreaterThan(10_000);
 }
+
+/** `voice-receipts report <name> --format json` on the test database, as rows. */
+async function report(name: string, from: string, to: string): Promise<Record<string, unknown>[]> {
+  let out = "";
+  const stdout = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      out += chunk.toString();
+      cb();
+    },
+  }) as unknown as NodeJS.WriteStream;
+  await reportCommand(
+    name,
+    undefined,
+    { from, to, format: "json" },
+    {
+      env: { DATABASE_URL: db.url },
+      stdout,
+    },
+  );
+  return JSON.parse(out) as Record<string, unknown>[];
+}
+
+const pct = (v: unknown) => `${((v as number) * 100).toFixed(1)} %`;
 
 describe("the call explorer over HTTP", () => {
   it("answers 401 on every page without the admin token", async () => {
@@ -241,6 +267,56 @@ describe.skipIf(skip)("the call explorer in Chromium", () => {
     await page.waitForURL(/reason=/);
     expect(await page.locator("table.rejected tbody tr").count()).toBe(1);
     await picture(page, "explorer-rejected.png");
+    await page.close();
+  }, 60_000);
+
+  it("shows the same numbers as `report daily` and `report status` in the overview", async () => {
+    const to = formatBeijingDate(new Date());
+    const from = formatBeijingDate(new Date(Date.now() - 2 * 86_400_000));
+    const page = await openBrowser();
+    await page.goto(`${t.url}/ui/overview?token=${ADMIN_TOKEN}&from=${from}&to=${to}`);
+    // uPlot drew both charts.
+    await page.locator("#chart-daily canvas").waitFor();
+    await page.locator("#chart-hourly canvas").waitFor();
+    const cells = async (table: string) =>
+      (await page.locator(`table#${table} tbody tr`).all()).length === 0
+        ? []
+        : Promise.all(
+            (await page.locator(`table#${table} tbody tr`).all()).map((r) =>
+              r.locator("td").allInnerTexts(),
+            ),
+          );
+
+    const daily = await report("daily", from, to);
+    expect(daily.length).toBeGreaterThan(0);
+    expect(await cells("daily")).toEqual(
+      daily.map((r) => [
+        String(r.day),
+        String(r.calls),
+        String(r.answered),
+        pct(r.answer_rate),
+        String(r.total_talk_seconds),
+        r.avg_talk_seconds === null ? "" : String(r.avg_talk_seconds),
+      ]),
+    );
+    const status = await report("status", from, to);
+    expect(await cells("status")).toEqual(
+      status.map((r) => [
+        r.status_code === null ? "none" : String(r.status_code),
+        r.meaning === null ? "" : String(r.meaning),
+        String(r.calls),
+        pct(r.share),
+      ]),
+    );
+    // The hours of the shown day add up to its row of the daily report.
+    const hours = await cells("hourly");
+    const today = daily.find((r) => r.day === to);
+    const sum = (i: number) => hours.reduce((n, h) => n + Number(h[i]), 0);
+    expect(sum(1)).toBe(today?.calls ?? 0);
+    expect(sum(2)).toBe(today?.answered ?? 0);
+    // Rejected receipts per reason.
+    expect(await cells("rejected")).toEqual([[data.rejectedReason, "1"]]);
+    await picture(page, "explorer-overview.png");
     await page.close();
   }, 60_000);
 });
