@@ -146,6 +146,21 @@ export const calls = pgTable(
       sql`(coalesce(${t.startTime}, ${t.endTime}, ${t.originateTime}, ${t.ringTime}, ${t.lastEventTime}, ${t.createdAt})) desc`,
       sql`${t.callId} desc`,
     ),
+    index("calls_explorer_status_idx").on(
+      t.statusCode,
+      sql`(coalesce(${t.startTime}, ${t.endTime}, ${t.originateTime}, ${t.ringTime}, ${t.lastEventTime}, ${t.createdAt})) desc`,
+      sql`${t.callId} desc`,
+    ),
+    // The product expression of src/store/explorer/callTime.ts (spelt out in the migration).
+    index("calls_explorer_product_idx").on(
+      sql`(case when ${t.direction} = 'inbound' then 'inbound' when starts_with(${t.outId}, 'ALICOM_SMART_SAAS^') then 'robot' when ${t.prodId} = '11000000300006' then 'notification' when ${t.prodId} = '11010000138001' then 'verification' when ${t.prodId} = '11000000300005' then 'ivr' when ${t.prodId} = '11030000180001' then 'smart' end)`,
+      sql`(coalesce(${t.startTime}, ${t.endTime}, ${t.originateTime}, ${t.ringTime}, ${t.lastEventTime}, ${t.createdAt})) desc`,
+      sql`${t.callId} desc`,
+    ),
+    // report_calls.day, verbatim (migrations/0002_report_views.sql).
+    index("calls_report_day_idx").on(
+      sql`((coalesce(${t.startTime}, ${t.endTime}, ${t.originateTime}, ${t.ringTime}, ${t.lastEventTime}, ${t.createdAt}) at time zone 'Asia/Shanghai')::date)`,
+    ),
     index("calls_out_id_prefix_idx").on(sql`${t.outId} text_pattern_ops`),
     index("calls_callee_suffix_idx").on(sql`reverse(${t.callee}) text_pattern_ops`),
     index("calls_caller_suffix_idx").on(sql`reverse(${t.caller}) text_pattern_ops`),

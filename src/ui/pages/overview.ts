@@ -89,12 +89,14 @@ export function overviewPage(ctx: PageContext, d: OverviewData, problems: string
           </tr>
         </thead>
         <tbody>
-          ${hours
+          ${[...hours, ...d.hourly.filter((h) => h.hour === null)]
             .filter((h) => h.calls > 0)
             .map(
               (h) =>
                 html`<tr>
-                  <td>${String(h.hour).padStart(2, "0")}:00</td>
+                  <td>
+                    ${h.hour === null ? "no start or end time yet" : `${String(h.hour).padStart(2, "0")}:00`}
+                  </td>
                   <td class="num">${h.calls}</td>
                   <td class="num">${h.answered}</td>
                   <td class="num">${pct(h.answered / h.calls)}</td>

@@ -191,8 +191,10 @@ describe.skipIf(skip)("the call explorer in Chromium", () => {
     const link = page.locator("a.recording");
     expect(await link.getAttribute("href")).toBe(call.recordFile);
     expect(await page.locator("tr.recording").textContent()).toMatch(/link expires \d{4}-/);
+    // Registered before the click: the popup may load before anything could listen on it.
+    const followed = browser!.context.waitForEvent("response", (r) => r.url() === call.recordFile);
     const [popup] = await Promise.all([page.waitForEvent("popup"), link.click()]);
-    const response = await popup.waitForEvent("response");
+    const response = await followed;
     expect(response.status()).toBe(200);
     expect(response.headers()["content-type"]).toBe("audio/wav");
     await popup.close();
