@@ -64,7 +64,7 @@ tr.discrepancy td.field::after { content: " ≠"; color: #b05a00; font-weight: 7
 .badge.ok { background: #c3f0c8; }
 .pager { display: flex; gap: 12px; margin-top: 12px; }
 .charts { display: flex; flex-wrap: wrap; gap: 24px; }
-.kind { white-space: nowrap; }
+.kind, table.calls td:first-child, table.timeline td:first-child { white-space: nowrap; }
 `;
 
 /**
@@ -79,7 +79,7 @@ const OVERVIEW_SCRIPT = `
     var bars = uPlot.paths.bars({ size: [0.6, 40] });
     new uPlot({
       title: title, width: 560, height: 260,
-      scales: { x: { time: false }, pct: { range: [0, 100] } },
+      scales: { x: { time: false }, y: { range: function (u, min, max) { return [0, Math.max(1, max)]; } }, pct: { range: [0, 100] } },
       axes: [
         { values: function (u, ticks) { return ticks.map(function (t) { return labels[t] === undefined ? "" : labels[t]; }); } },
         { label: "calls" },
