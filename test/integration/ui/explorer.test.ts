@@ -180,6 +180,13 @@ describe.skipIf(skip)("the call explorer in Chromium", () => {
     await expect
       .poll(() => page.locator("table.compare tr.discrepancy").getAttribute("data-field"))
       .toBe(field);
+    // The smart-call conversation, each turn with the answer the daemon gave.
+    const turns = page.locator("table.timeline tr.dialogue");
+    expect(await turns.count()).toBe(data.turns);
+    const said = await turns.allInnerTexts();
+    expect(
+      said.filter((x) => /answered\s+\S+.*\bby (default|rules|webhook)\b/.test(x)),
+    ).not.toEqual([]);
     // Receipts with their source and raw body on demand; numbers masked.
     const receipts = page.locator("table.timeline tr.receipt");
     expect(await receipts.count()).toBe(receiptsForCall(call).length);

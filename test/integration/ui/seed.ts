@@ -12,7 +12,9 @@ import type pg from "pg";
 
 import {
   createCallGenerator,
+  generateDialogue,
   groupByType,
+  playSmartCall,
   receiptsForCall,
   type Receipt,
   type SimCall,
@@ -73,6 +75,8 @@ export interface Seeded {
   /** An outbound call with in-call events, a recording and a detail that disagrees. */
   featured: SimCall;
   rejectedReason: string;
+  /** Dialogue turns played for the featured call (smart-call callbacks). */
+  turns: number;
 }
 
 export async function seed(opts: {
@@ -112,6 +116,12 @@ export async function seed(opts: {
   opts.sim.control.loadCalls(calls);
   await push(opts.appUrl, calls.flatMap(receiptsForCall));
   const rejectedReason = await pushOneInvalid(opts.appUrl, opts.pool);
+  // A conversation on the featured call, answered by the daemon's default action.
+  const play = await playSmartCall({
+    url: `${opts.appUrl}/smart-call/callback`,
+    call: { callId: featured.callId, startTime: featured.startTime ?? featured.originateTime },
+    turns: generateDialogue({ seed: 3, middleTurns: 2 }),
+  });
   const ids = calls.map((c) => c.callId);
   await waitFor(
     async () => {
@@ -134,7 +144,7 @@ export async function seed(opts: {
     },
     { timeoutMs: 30_000, what: "every receipt applied" },
   );
-  return { calls, featured, rejectedReason };
+  return { calls, featured, rejectedReason, turns: play.turnsSent };
 }
 
 async function pushOneInvalid(url: string, pool: pg.Pool): Promise<string> {
