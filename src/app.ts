@@ -89,7 +89,7 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
   });
 
   const ingest = smartCall
-    ? buildIngest({ config, clients, intake, smartCall, metrics, logger })
+    ? buildIngest({ config, pool, clients, intake, smartCall, metrics, logger })
     : undefined;
   const worker = runsWorker(role)
     ? buildWorker({

@@ -8,6 +8,7 @@ import type pg from "pg";
 import type { Config } from "../config.js";
 import type { Logger } from "../logger.js";
 import { registerQueueBoard } from "../ops/board.js";
+import { registerCallExplorer } from "../ui/index.js";
 import type { Metrics } from "../ops/metrics.js";
 import type { Intake } from "../pipeline/intake.js";
 import { registerSmartCallRoute } from "../smartcall/route.js";
@@ -42,6 +43,7 @@ export async function openSmartCall(
 
 export interface IngestDeps {
   config: Config;
+  pool: pg.Pool;
   clients: Clients;
   intake: Intake;
   smartCall: SmartCallService;
@@ -50,7 +52,7 @@ export interface IngestDeps {
 }
 
 export function buildIngest(deps: IngestDeps): { routes: Route[]; components: Component[] } {
-  const { config, intake, smartCall, metrics, logger } = deps;
+  const { config, pool, intake, smartCall, metrics, logger } = deps;
   const adminToken = config.adminToken;
   const routes: Route[] = [
     (app) =>
@@ -69,10 +71,12 @@ export function buildIngest(deps: IngestDeps): { routes: Route[]; components: Co
         reject: (rows) => intake.reject(rows),
       }),
   ];
-  // Admin pages, only when VMS_ADMIN_TOKEN is set: the queue board (src/ops/board.ts).
+  // Admin pages, only when VMS_ADMIN_TOKEN is set: the queue board (src/ops/board.ts) and the
+  // call explorer (src/ui).
   if (adminToken) {
     const queues = deps.clients.observed.queues;
     routes.push((app) => registerQueueBoard(app, { token: adminToken, queues }));
+    routes.push((app) => registerCallExplorer(app, { token: adminToken, pool, logger }));
   }
 
   const components: Component[] = [

@@ -143,6 +143,30 @@ export const calls = pgTable(
     index("calls_start_time_idx").on(t.startTime),
     index("calls_end_time_idx").on(t.endTime),
     index("calls_created_at_idx").on(t.createdAt),
+    // The call explorer's searches (migrations/0007_explorer.sql, hand-written for the
+    // operator classes): newest first by the call's report time, out_id prefix, number suffix.
+    index("calls_explorer_time_idx").on(
+      sql`(coalesce(${t.startTime}, ${t.endTime}, ${t.originateTime}, ${t.ringTime}, ${t.lastEventTime}, ${t.createdAt})) desc`,
+      sql`${t.callId} desc`,
+    ),
+    index("calls_explorer_status_idx").on(
+      t.statusCode,
+      sql`(coalesce(${t.startTime}, ${t.endTime}, ${t.originateTime}, ${t.ringTime}, ${t.lastEventTime}, ${t.createdAt})) desc`,
+      sql`${t.callId} desc`,
+    ),
+    // The product expression of src/store/explorer/callTime.ts (spelt out in the migration).
+    index("calls_explorer_product_idx").on(
+      sql`(case when ${t.direction} = 'inbound' then 'inbound' when starts_with(${t.outId}, 'ALICOM_SMART_SAAS^') then 'robot' when ${t.prodId} = '11000000300006' then 'notification' when ${t.prodId} = '11010000138001' then 'verification' when ${t.prodId} = '11000000300005' then 'ivr' when ${t.prodId} = '11030000180001' then 'smart' end)`,
+      sql`(coalesce(${t.startTime}, ${t.endTime}, ${t.originateTime}, ${t.ringTime}, ${t.lastEventTime}, ${t.createdAt})) desc`,
+      sql`${t.callId} desc`,
+    ),
+    // report_calls.day, verbatim (migrations/0002_report_views.sql).
+    index("calls_report_day_idx").on(
+      sql`((coalesce(${t.startTime}, ${t.endTime}, ${t.originateTime}, ${t.ringTime}, ${t.lastEventTime}, ${t.createdAt}) at time zone 'Asia/Shanghai')::date)`,
+    ),
+    index("calls_out_id_prefix_idx").on(sql`${t.outId} text_pattern_ops`),
+    index("calls_callee_suffix_idx").on(sql`reverse(${t.callee}) text_pattern_ops`),
+    index("calls_caller_suffix_idx").on(sql`reverse(${t.caller}) text_pattern_ops`),
     check(
       "calls_reconcile_status_check",
       sql`${t.reconcileStatus} in ${oneOf(RECONCILE_STATUSES)}`,
@@ -243,6 +267,8 @@ export const rejectedReceipts = pgTable(
   (t) => [
     unique("rejected_receipts_fingerprint_unique").on(t.fingerprint),
     index("rejected_receipts_received_at_idx").on(t.receivedAt),
+    // The call explorer's rejected receipts of one reason, newest first (0007_explorer.sql).
+    index("rejected_receipts_reason_idx").on(t.reason, t.receivedAt.desc(), t.id.desc()),
   ],
 );
 

@@ -1,0 +1,44 @@
+/**
+ * SQL shared by the explorer's read queries (src/store/explorer/): the call's time and product.
+ * Reads only; nothing here writes.
+ */
+
+/**
+ * The call's time: the instant report_calls (migrations/0002_report_views.sql) takes the call's
+ * day from. calls_explorer_time_idx (0007_explorer.sql) is on exactly this expression, so the
+ * text must stay identical for the planner to use the index.
+ */
+export const CALL_TIME =
+  "coalesce(c.start_time, c.end_time, c.originate_time, c.ring_time, c.last_event_time, c.created_at)";
+
+/** The first instant of a Beijing calendar day given as the `YYYY-MM-DD` parameter `$n`. */
+export const dayStart = (param: string) =>
+  `((${param}::date)::timestamp at time zone 'Asia/Shanghai')`;
+/** The first instant after a Beijing calendar day given as the parameter `$n`. */
+export const dayEnd = (param: string) =>
+  `((${param}::date + 1)::timestamp at time zone 'Asia/Shanghai')`;
+
+export const PRODUCTS = [
+  "notification",
+  "verification",
+  "ivr",
+  "smart",
+  "robot",
+  "inbound",
+] as const;
+export type Product = (typeof PRODUCTS)[number];
+
+/**
+ * A call's product. Nothing in a receipt names it: robot tasks are known by their out_id
+ * (`ALICOM_SMART_SAAS^…`), inbound calls by their direction, the rest by the ProdId that
+ * QueryCallDetailByCallId answered for (README "Call explorer" lists the mapping), so an
+ * outbound call that is not reconciled yet has no product (NULL).
+ */
+export const PRODUCT_SQL = `(case
+  when c.direction = 'inbound' then 'inbound'
+  when starts_with(c.out_id, 'ALICOM_SMART_SAAS^') then 'robot'
+  when c.prod_id = '11000000300006' then 'notification'
+  when c.prod_id = '11010000138001' then 'verification'
+  when c.prod_id = '11000000300005' then 'ivr'
+  when c.prod_id = '11030000180001' then 'smart'
+end)`;
