@@ -87,11 +87,14 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
       streams: { events: { maxLen: 1000 } },
     });
     queue.on("error", () => {});
+    const windowMs = 1000 + (t.windowMarginMs ?? 30);
+    metrics.rate.set(rc.qps);
     const limiter = createSlidingWindowLimiter({
       redis,
       key: `${config.queuePrefix}:reconcile-limiter`,
       limit: rc.qps,
-      windowMs: 1000 + (t.windowMarginMs ?? 30),
+      windowMs,
+      onRate: (rate) => metrics.rate.set(rate),
       onLate: () => metrics.limiterLate.inc(),
       onError: (err) =>
         logger.warn({ err: { message: err.message } }, "rate limiter: Redis failed"),
@@ -143,6 +146,13 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
       signal: abort.signal,
       metrics,
       logger,
+    });
+    metrics.setBacklogSource({
+      dueCalls: async () => {
+        const n = await queue.getJobCounts("waiting", "prioritized", "active");
+        return (n.waiting ?? 0) + (n.prioritized ?? 0) + (n.active ?? 0);
+      },
+      callsPerSecond: () => (limiter.rate() * 1000) / windowMs,
     });
     // Size concurrency to the latency we actually see: too few in flight cannot reach the cap,
     // too many only wait for the limiter.
@@ -208,6 +218,7 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
         return;
       }
       clearInterval(r.sizer);
+      metrics.setBacklogSource(undefined);
       // Stop taking jobs, then wake every job that waits for the limiter or the circuit: they
       // go back to the queue unsent. Requests already sent finish and are written.
       const closing = r.worker.close();
