@@ -31,6 +31,8 @@ interface Sample {
   answered: number;
   throttled: number;
   reconciled: number;
+  /** The shared adaptive rate, requests per second. */
+  rate: number;
 }
 
 /** Figures of one phase, from sample `from` to sample `to`. */
@@ -41,8 +43,11 @@ function phase(samples: Sample[], from: number, to: number) {
   const answered = b.answered - a.answered;
   const throttled = b.throttled - a.throttled;
   const reconciled = b.reconciled - a.reconciled;
+  const rates = samples.slice(from, to + 1).map((s) => s.rate);
   return {
     seconds,
+    /** What the limiter allowed (its mean rate): the product's decision, whatever the CPU did. */
+    limiterRate: rates.reduce((x, y) => x + y, 0) / Math.max(1, rates.length),
     answeredPerSecond: seconds > 0 ? answered / seconds : 0,
     throttledShare: answered + throttled > 0 ? throttled / (answered + throttled) : 0,
     requestsPerReconciled: reconciled > 0 ? (answered + throttled) / reconciled : NaN,
@@ -67,14 +72,6 @@ function rateAt(samples: Sample[], i: number): number {
   return s.at > a.at ? ((s.answered - a.answered) * 1000) / (s.at - a.at) : 0;
 }
 
-/** Throttled share of the requests over the SPAN_MS before sample i. */
-function throttledAt(samples: Sample[], i: number): number {
-  const s = samples[i]!;
-  const a = spanStart(samples, i);
-  const all = s.answered - a.answered + s.throttled - a.throttled;
-  return all > 0 ? (s.throttled - a.throttled) / all : 0;
-}
-
 export async function runAdaptive(o: AdaptiveBenchOptions = {}) {
   const Q = o.qps ?? 100;
   const R = o.realQps ?? Q / 2;
@@ -90,7 +87,9 @@ export async function runAdaptive(o: AdaptiveBenchOptions = {}) {
     for (;;) {
       const c = rig.sim.control.counters().detail;
       const reconciled = await rig.reconciled();
+      const rate = (await rig.sharedRate()) / 1.03;
       samples.push({
+        rate,
         at: performance.now(),
         answered: c.calls,
         throttled: c.throttled,
@@ -130,12 +129,13 @@ export async function runAdaptive(o: AdaptiveBenchOptions = {}) {
     return -1;
   };
   const end = rise >= 0 ? rise : last;
-  // Answered requests alone reach R at once (the simulator answers R and throttles the rest):
-  // converged is when the rate holds and the throttling has stopped too.
-  const converged = after(
-    firstThrottle,
-    (i) => rateAt(samples, i) >= 0.8 * R && throttledAt(samples, i) <= 0.05,
-  );
+  // Converged: the first sample from which on, until the rise, the answered rate is ≥ 0.8 R and
+  // ≤ 5 % of the requests are throttled (answered requests alone reach R at once: the simulator
+  // answers R and throttles the rest, so the share matters as much).
+  const converged = after(firstThrottle, (i) => {
+    const p = phase(samples, i, end);
+    return i < end && p.answeredPerSecond >= 0.8 * R && p.throttledShare <= 0.05;
+  });
   const low = converged >= 0 && converged < end ? phase(samples, converged, end) : undefined;
   const recovered = rise >= 0 ? after(rise, (i) => rateAt(samples, i) >= 0.9 * Q) : -1;
   // After recovery, up to the last sample with a second's worth of backlog still ahead.
@@ -172,6 +172,13 @@ export async function runAdaptive(o: AdaptiveBenchOptions = {}) {
       target: "≥ 0.8×",
     },
     {
+      name: "adaptive rate (the limiter's, mean) after convergence",
+      unit: "req/s",
+      value: low?.limiterRate ?? NaN,
+      anchorName: "real limit",
+      anchor: R,
+    },
+    {
       name: "throttled answers after convergence",
       unit: "share",
       value: low?.throttledShare ?? NaN,
@@ -201,6 +208,13 @@ export async function runAdaptive(o: AdaptiveBenchOptions = {}) {
       anchorName: "VMS_RECONCILE_QPS",
       anchor: Q,
       target: "≥ 0.9×",
+    },
+    {
+      name: "adaptive rate (the limiter's, mean) after recovery",
+      unit: "req/s",
+      value: high?.limiterRate ?? NaN,
+      anchorName: "VMS_RECONCILE_QPS",
+      anchor: Q,
     },
     {
       name: "throttled answers after recovery",
@@ -240,6 +254,7 @@ export async function runAdaptive(o: AdaptiveBenchOptions = {}) {
       .map((s, k) => ({
         t: Math.round((s.at - samples[0]!.at) / 100) / 10,
         rate: Math.round(rateAt(samples, k * 4)),
+        limiter: Math.round(s.rate),
         throttled: s.throttled,
       })),
   };

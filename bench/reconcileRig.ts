@@ -6,6 +6,8 @@
  */
 import os from "node:os";
 
+import { Redis } from "ioredis";
+
 import { createCallGenerator, startSimulator, type Simulator } from "../src/simulator/index.js";
 import {
   benchPrefix,
@@ -36,6 +38,8 @@ export interface Rig {
   db: BenchDb;
   total: number;
   reconciled(): Promise<number>;
+  /** The workers' shared adaptive rate (calls per 1.03 s window) as stored in Redis. */
+  sharedRate(): Promise<number>;
   /** Stop the workers; returns their peak RSS. */
   stopWorkers(): Promise<(number | undefined)[]>;
   close(): Promise<void>;
@@ -94,6 +98,7 @@ export async function startRig(o: RigOptions): Promise<Rig> {
       os.setPriority(workers.at(-1)!.child.pid!, o.nice!);
     }
   }
+  const redis = new Redis(REDIS_URL);
   let stopped: Promise<(number | undefined)[]> | undefined;
   const stopWorkers = () =>
     (stopped ??= (async () => {
@@ -111,9 +116,14 @@ export async function startRig(o: RigOptions): Promise<Rig> {
       );
       return rows[0]?.n ?? 0;
     },
+    async sharedRate() {
+      const v = await redis.hget(`${prefix}:reconcile-limiter:rate`, "rate");
+      return v === null ? o.qps : Number(v);
+    },
     stopWorkers,
     async close() {
       await stopWorkers();
+      redis.disconnect();
       await sim.close();
       await db.drop();
       await dropPrefix(prefix);

@@ -189,7 +189,8 @@ export function createDetailApi(o: DetailApiOptions): DetailApi {
   ): Promise<DecodedData> {
     for (;;) {
       await gate(signal);
-      metrics.limiterWait.observe((await limiter.acquire(signal)) / 1000);
+      const waited = await limiter.acquire(signal);
+      metrics.limiterWait.observe(waited / 1000);
       if (!mayExecute()) {
         // Another request is probing (half-open) or the circuit opened meanwhile: executing now
         // would wait for the probe and send late, outside the slot we were given. Drop the slot.
@@ -207,7 +208,7 @@ export function createDetailApi(o: DetailApiOptions): DetailApi {
         const ms = performance.now() - started;
         ewma = 0.9 * ewma + 0.1 * ms;
         metrics.callDuration.observe(ms / 1000);
-        limiter.answered();
+        limiter.answered(waited);
         const decoded = decodeDetailResponse(body);
         metrics.calls.inc({ outcome: decoded.kind });
         return decoded;

@@ -57,8 +57,13 @@ export interface SlidingWindowLimiterOptions extends AimdOptions {
 export interface SlidingWindowLimiter {
   /** Resolves when the caller may send one request, with the time waited in ms. */
   acquire(signal?: AbortSignal): Promise<number>;
-  /** A clean answer (not throttled): counted towards the additive increase. */
-  answered(): void;
+  /**
+   * A clean answer (not throttled) to a request that waited `waitedMs` for its slot: counted
+   * towards the additive increase only if it waited at least one pacing gap, i.e. the rate was
+   * what held it back. When demand (or our CPU) stays below the rate, raising it would only let
+   * bursts through: TCP does not grow an unused window either (RFC 7661).
+   */
+  answered(waitedMs: number): void;
   /** A throttling answer: lowers every process's rate (multiplicative decrease). */
   throttled(): Promise<void>;
   /** The shared rate as last seen, calls per window. */
@@ -93,7 +98,7 @@ export function createSlidingWindowLimiter(o: SlidingWindowLimiterOptions): Slid
   const horizonMs = o.horizonMs ?? 500;
   const keys = [`${o.key}:window`, `${o.key}:rate`, `${o.key}:seq`] as const;
   const aimd = [
-    o.decrease ?? 0.9,
+    o.decrease ?? 0.85,
     o.step ?? Math.max(1, o.limit / 50),
     o.cooldownMs ?? o.windowMs,
     o.floor ?? 1,
@@ -241,8 +246,10 @@ export function createSlidingWindowLimiter(o: SlidingWindowLimiterOptions): Slid
         void pump();
       });
     },
-    answered() {
-      clean++;
+    answered(waitedMs) {
+      if (waitedMs >= o.windowMs / rate) {
+        clean++;
+      }
     },
     async throttled() {
       await call(0, 1);

@@ -7,10 +7,10 @@
  * avoidance (RFC 5681) and the AWS SDKs' "adaptive" retry mode (a client-side token bucket whose
  * rate drops on throttling errors and climbs back on successes) use: the only signal the account
  * gives about its real quota is the throttling answer, so
- *   - a throttling answer multiplies the rate by `decrease` (0.9), at most once per `cooldown`
+ *   - a throttling answer multiplies the rate by `decrease` (0.85), at most once per `cooldown`
  *     (answers to requests sent before a cut say nothing about the new rate, as TCP reduces once
- *     per round trip), and only when a second throttle follows within a window: a lone throttle
- *     at the cap is jitter on the way (requests bunched by queueing), not a smaller quota;
+ *     per round trip); at the cap only when a second throttle follows within a window: a lone
+ *     throttle there is jitter on the way (requests bunched by queueing), not a smaller quota;
  *   - clean answers add `step` per `rate` of them (about `step` per second at full use) until
  *     the cap, VMS_RECONCILE_QPS, which it never exceeds.
  * Every process reports its answers into the same hash, so N processes move one rate together
@@ -44,7 +44,7 @@ local rate = math.min(cap, tonumber(st[1]) or cap)
 local cut = tonumber(st[2]) or 0
 local last = tonumber(st[3]) or 0
 if throttled > 0 then
-  if now - last <= window and now - cut >= cooldown then
+  if (rate < cap or now - last <= window) and now - cut >= cooldown then
     rate = math.max(floor, rate * decrease)
     cut = now
   end
@@ -86,7 +86,7 @@ return out
 
 /** The AIMD knobs; defaults in limiter.ts. */
 export interface AimdOptions {
-  /** Factor applied to the rate on throttling; default 0.9. */
+  /** Factor applied to the rate on throttling; default 0.85. */
   decrease?: number;
   /** Rate added per `rate` clean answers; default max(1, cap / 50). */
   step?: number;
