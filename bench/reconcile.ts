@@ -5,7 +5,11 @@
  * sliding second, throttled answers. Bounded to ~60 s.
  *
  *   npx tsx bench/reconcile.ts [--qps 100] [--seconds 35] [--nice 0]
- *   (`run(options)` does the same and returns the figures: bench/all.ts)
+ *   npx tsx bench/reconcile.ts --real-qps 50 [--qps 100] [--seconds 40]
+ *   (`run(options)` / `runAdaptive(options)` do the same and return the figures: bench/all.ts)
+ *
+ * With `--real-qps R` the simulator throttles at R while the workers are configured with
+ * VMS_RECONCILE_QPS = qps, then the limit rises back to qps: bench/reconcileAdaptive.ts.
  *
  * The simulator stamps each request after its 200 ms latency timer, in this process; on a
  * busy 2-core machine that timer fires late now and then and compresses the stamps. `--nice N`
@@ -14,23 +18,10 @@
  *
  * Targets: sustained ≥ 0.95 Q; max in any sliding 1 s ≤ 1.0 Q; throttled ≤ 0.1 %.
  */
-import os from "node:os";
+import { isMain, numberArg, printFigures, saveResults } from "./lib.js";
+import { runAdaptive } from "./reconcileAdaptive.js";
+import { LATENCY_MS, startRig } from "./reconcileRig.js";
 
-import { createCallGenerator, startSimulator } from "../src/simulator/index.js";
-import {
-  benchPrefix,
-  createBenchDb,
-  dropPrefix,
-  isMain,
-  numberArg,
-  peakRssMb,
-  printFigures,
-  REDIS_URL,
-  saveResults,
-} from "./lib.js";
-import { startChild } from "./load.js";
-
-const LATENCY_MS = 200;
 const WORKERS = 2;
 
 export interface ReconcileBenchOptions {
@@ -46,71 +37,16 @@ export async function run(o: ReconcileBenchOptions = {}) {
   const QPS = o.qps ?? 100;
   const SECONDS = o.seconds ?? 35;
   const NICE = o.nice ?? 0;
-  const sim = await startSimulator({ detailLagMs: 0, detailQps: QPS });
-  sim.control.setLatency("detail", LATENCY_MS);
-  const db = await createBenchDb();
-  const prefix = benchPrefix();
-
-  // Calls of every outbound product, as the persistence workers would have stored them.
-  const gen = createCallGenerator({
-    seed: 3,
-    startTime: Date.now() - 2 * 3600_000,
-    meanGapMs: 200,
-  });
-  const calls = gen.generate(QPS * SECONDS, ["voice", "voice", "verification", "ivr", "robot"]);
-  sim.control.loadCalls(calls);
-  const t = (ms: number | undefined) => (ms === undefined ? null : new Date(ms));
-  await db.pool.query(
-    `insert into calls (call_id, out_id, caller, callee, status_code, originate_time, start_time,
-                        end_time, duration_seconds)
-     select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
-                          $6::timestamptz[], $7::timestamptz[], $8::timestamptz[], $9::int[])`,
-    [
-      calls.map((c) => c.callId),
-      calls.map((c) => c.outId ?? null),
-      calls.map((c) => c.caller),
-      calls.map((c) => c.callee),
-      calls.map((c) => c.statusCode),
-      calls.map((c) => t(c.originateTime)),
-      calls.map((c) => t(c.startTime)),
-      calls.map((c) => t(c.endTime)),
-      calls.map((c) => c.durationSeconds),
-    ],
-  );
-
-  const env = {
-    DATABASE_URL: db.url,
-    REDIS_URL,
-    VMS_QUEUE_PREFIX: prefix,
-    ALIBABA_CLOUD_ACCESS_KEY_ID: sim.credentials.accessKeyId,
-    ALIBABA_CLOUD_ACCESS_KEY_SECRET: sim.credentials.accessKeySecret,
-    VMS_API_ENDPOINT: sim.url,
-    VMS_RECONCILE: "on",
-    VMS_RECONCILE_QPS: String(QPS),
-    VMS_RECONCILE_DELAY_SECONDS: "0",
-    LOG_LEVEL: "info",
-  };
-  const workers = [];
-  for (let i = 0; i < WORKERS; i++) {
-    workers.push(
-      await startChild(["src/cli.ts", "run", "--role", "worker"], env, {
-        ready: /"reconciler started"/,
-      }),
-    );
-    if (NICE > 0) {
-      os.setPriority(workers.at(-1)!.child.pid!, NICE);
-    }
-  }
+  const rig = await startRig({ qps: QPS, count: QPS * SECONDS, workers: WORKERS, nice: NICE });
+  const { sim } = rig;
+  const calls = { length: rig.total };
 
   const samples: Array<{ at: number; calls: number; reconciled: number }> = [];
   let workerPeakRssMb: (number | undefined)[] = [];
   const deadline = Date.now() + 55_000;
   try {
     for (;;) {
-      const { rows } = await db.pool.query<{ n: number }>(
-        "select count(*)::int as n from calls where reconcile_status = 'reconciled'",
-      );
-      const reconciled = rows[0]?.n ?? 0;
+      const reconciled = await rig.reconciled();
       samples.push({
         at: performance.now(),
         calls: sim.control.counters().detail.calls,
@@ -122,8 +58,7 @@ export async function run(o: ReconcileBenchOptions = {}) {
       await new Promise((r) => setTimeout(r, 250));
     }
   } finally {
-    workerPeakRssMb = await Promise.all(workers.map((w) => peakRssMb(w.child.pid)));
-    await Promise.all(workers.map((w) => w.stop()));
+    workerPeakRssMb = await rig.stopWorkers();
   }
 
   const c = sim.control.counters().detail;
@@ -189,9 +124,7 @@ export async function run(o: ReconcileBenchOptions = {}) {
   };
   await saveResults("reconcile", summary);
 
-  await sim.close();
-  await db.drop();
-  await dropPrefix(prefix);
+  await rig.close();
   if (done < calls.length) {
     process.exitCode = 1;
   }
@@ -199,11 +132,12 @@ export async function run(o: ReconcileBenchOptions = {}) {
 }
 
 if (isMain(import.meta.url)) {
-  run({
-    qps: numberArg("qps") ?? Number(process.env.VMS_RECONCILE_QPS ?? 100),
-    seconds: numberArg("seconds") ?? 35,
-    nice: numberArg("nice") ?? 0,
-  }).catch((err: unknown) => {
+  const qps = numberArg("qps") ?? Number(process.env.VMS_RECONCILE_QPS ?? 100);
+  const realQps = numberArg("real-qps");
+  (realQps === undefined
+    ? run({ qps, seconds: numberArg("seconds") ?? 35, nice: numberArg("nice") ?? 0 })
+    : runAdaptive({ qps, realQps, seconds: numberArg("seconds") })
+  ).catch((err: unknown) => {
     console.error(err);
     process.exit(1);
   });

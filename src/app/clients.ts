@@ -23,7 +23,11 @@ import { QUEUE_NAMES } from "../pipeline/jobs.js";
 import { createPipelineQueues, openQueue, type PipelineQueues } from "../pipeline/queues.js";
 import type { ReconcileMetrics } from "../reconcile/metrics.js";
 import { createSlidingWindowLimiter } from "../reconcile/limiter.js";
-import type { ReconcileLink, ReconcilerTuning } from "../reconcile/reconciler.js";
+import {
+  reconcileWindowMs,
+  type ReconcileLink,
+  type ReconcilerTuning,
+} from "../reconcile/reconciler.js";
 import { runsWorker, type Role } from "./roles.js";
 
 export interface Clients {
@@ -66,6 +70,7 @@ function openReconcileLink(
   const logger = deps.logger.child({ component: "reconcile" });
   const t = deps.tuning ?? {};
   const redis = createRedis(config, "worker", "voice-receipts-reconcile");
+  metrics.rate.set(config.reconcile.qps);
   return {
     redis,
     queue: openQueue(QUEUE_NAMES.reconcile, redis, config.queuePrefix, logger),
@@ -73,7 +78,8 @@ function openReconcileLink(
       redis,
       key: `${config.queuePrefix}:reconcile-limiter`,
       limit: config.reconcile.qps,
-      windowMs: 1000 + (t.windowMarginMs ?? 30),
+      windowMs: reconcileWindowMs(t),
+      onRate: (rate) => metrics.rate.set(rate),
       onLate: () => metrics.limiterLate.inc(),
       onError: (err) => logger.warn({ err }, "rate limiter: Redis failed"),
     }),

@@ -3,8 +3,10 @@
  * slot from the shared limiter, call through the circuit breaker, and turn every failure into
  * what the job should do next. This is the one place API errors are mapped.
  *
- *  - throttled (RateLimitedError): every process pauses (penalize), then the same request is
- *    tried again; never an attempt;
+ *  - throttled (RateLimitedError): reported to the shared limiter, which lowers every process's
+ *    rate (AIMD, limiterScript.ts), then the same request takes a new slot at that rate; never
+ *    an attempt and never a reschedule: the job keeps its place, so a quota below
+ *    VMS_RECONCILE_QPS slows reconciliation to the real quota instead of collapsing it;
  *  - 5xx, network, timeout (UpstreamError): the job is put back with a growing delay; never an
  *    attempt; counts towards the breaker;
  *  - refused (AlibabaApiError: signature, AccessKey, RAM permission, parameters): logged loudly,
@@ -30,7 +32,7 @@ import type { Logger } from "../logger.js";
 import { decodeDetailResponse, type DecodedData } from "./detail.js";
 import { LimiterAbortedError, type SlidingWindowLimiter } from "./limiter.js";
 import type { ReconcileMetrics } from "./metrics.js";
-import { refusedDelayMs, throttlePauseMs, transientDelayMs } from "./policy.js";
+import { refusedDelayMs, transientDelayMs } from "./policy.js";
 
 export const ACTION = "QueryCallDetailByCallId";
 export const VERSION = "2017-05-25";
@@ -39,7 +41,7 @@ export const VERSION = "2017-05-25";
 export class Reschedule extends Error {
   constructor(
     readonly delayMs: number,
-    readonly reason: "throttled" | "upstream" | "refused",
+    readonly reason: "upstream" | "refused",
   ) {
     super(`reschedule in ${delayMs} ms (${reason})`);
     this.name = "Reschedule";
@@ -136,7 +138,6 @@ export function createDetailApi(o: DetailApiOptions): DetailApi {
   });
   breaker.onReset(() => logger.warn(`${ACTION} answers again: circuit closed`));
 
-  let throttleStreak = 0;
   let ewma = 200;
   const refusalLoggedAt = new Map<string, number>();
 
@@ -186,9 +187,10 @@ export function createDetailApi(o: DetailApiOptions): DetailApi {
     failures: number,
     signal: AbortSignal,
   ): Promise<DecodedData> {
-    for (let throttles = 0; ;) {
+    for (;;) {
       await gate(signal);
-      metrics.limiterWait.observe((await limiter.acquire(signal)) / 1000);
+      const waited = await limiter.acquire(signal);
+      metrics.limiterWait.observe(waited / 1000);
       if (!mayExecute()) {
         // Another request is probing (half-open) or the circuit opened meanwhile: executing now
         // would wait for the probe and send late, outside the slot we were given. Drop the slot.
@@ -206,7 +208,7 @@ export function createDetailApi(o: DetailApiOptions): DetailApi {
         const ms = performance.now() - started;
         ewma = 0.9 * ewma + 0.1 * ms;
         metrics.callDuration.observe(ms / 1000);
-        throttleStreak = 0;
+        limiter.answered(waited);
         const decoded = decodeDetailResponse(body);
         metrics.calls.inc({ outcome: decoded.kind });
         return decoded;
@@ -216,12 +218,8 @@ export function createDetailApi(o: DetailApiOptions): DetailApi {
         }
         if (err instanceof RateLimitedError) {
           metrics.calls.inc({ outcome: "throttled" });
-          throttleStreak++;
-          const pause = throttlePauseMs(throttleStreak);
-          await limiter.penalize(pause).catch(() => {});
-          if (++throttles >= 5) {
-            throw new Reschedule(pause, "throttled");
-          }
+          // Redis down: the rate stays; the limiter's pump reports the outage.
+          await limiter.throttled().catch(() => {});
           continue;
         }
         if (err instanceof UpstreamError) {

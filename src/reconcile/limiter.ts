@@ -1,6 +1,8 @@
 /**
- * A sliding-window rate limiter shared by every process through Redis: at most `limit` calls in
- * any window of `windowMs`, counted over a sorted set of reservation times.
+ * The limiter of QueryCallDetailByCallId requests, shared by every process through Redis: an
+ * adaptive rate (AIMD, see limiterScript.ts) that starts at and never exceeds the cap
+ * (VMS_RECONCILE_QPS), enforced as a sliding window: at most `rate` calls in any window of
+ * `windowMs`, counted over a sorted set of reservation times.
  *
  * Why not BullMQ's `limiter` option: it is a *fixed* window (a counter that expires), so a burst
  * at the end of one window and another at the start of the next are both allowed: measured here,
@@ -9,78 +11,17 @@
  * errors, and each throttled request still counts against the quota. Its limit also applies to
  * job starts, not to the HTTP calls inside a job (a job may try several ProdIds).
  *
- * How it works: one Lua script, atomic in Redis, on Redis's clock (no skew between hosts).
- * Each grant is a *reservation* of a send time `at`, recorded in the sorted set, such that
- *   - at ≥ (the limit-th newest reservation) + window  → never more than `limit` per window;
- *   - at ≥ (newest reservation) + window / limit        → evenly paced, no bursts;
- *   - at ≥ end of a throttling pause (see penalize());
- *   - at ≤ now + horizon, else the caller is told when to ask again.
  * Pacing matters as much as the cap: a burst of N requests reaches the API spread by queueing on
  * both sides, and that jitter is what pushes a window over the limit when measured at the API.
  * A small margin on the window (`windowMs` slightly above 1000) absorbs the rest of the jitter.
  *
  * Each process has one pump that asks for as many reservations as it has waiters (one round trip
- * for many jobs) and wakes each waiter at its time.
+ * for many jobs), carries the clean answers seen since its last round trip (the additive
+ * increase), and wakes each waiter at its time. A throttling answer is reported at once.
  */
 import { sleep } from "../infra/sleep.js";
 import type { RedisConnection } from "../infra/redis.js";
-
-const ACQUIRE = `
-local limit = tonumber(ARGV[1])
-local window = tonumber(ARGV[2])
-local want = tonumber(ARGV[3])
-local horizon = tonumber(ARGV[4])
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
-local gap = window / limit
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-local earliest = now
-local pause = redis.call('PTTL', KEYS[2])
-if pause > 0 then earliest = now + pause end
-local out = {0}
-for i = 1, want do
-  local at = earliest
-  local n = redis.call('ZCARD', KEYS[1])
-  if n > 0 then
-    local newest = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
-    at = math.max(at, tonumber(newest[2]) + gap)
-  end
-  if n >= limit then
-    local kth = redis.call('ZRANGE', KEYS[1], n - limit, n - limit, 'WITHSCORES')
-    at = math.max(at, tonumber(kth[2]) + window)
-  end
-  if at - now > horizon then
-    out[1] = math.ceil(at - now - horizon)
-    break
-  end
-  local id = redis.call('INCR', KEYS[3])
-  redis.call('ZADD', KEYS[1], at, id)
-  out[#out + 1] = math.ceil(at - now)
-end
-local ttl = math.ceil(window + horizon + 60000)
-redis.call('PEXPIRE', KEYS[1], ttl)
-redis.call('PEXPIRE', KEYS[3], ttl)
-return out
-`;
-
-const PAUSE = `
-local ms = tonumber(ARGV[1])
-if redis.call('PTTL', KEYS[1]) < ms then
-  redis.call('SET', KEYS[1], '1', 'PX', ms)
-end
-return 1
-`;
-
-type AcquireFn = (
-  window: string,
-  pause: string,
-  seq: string,
-  limit: number,
-  windowMs: number,
-  want: number,
-  horizonMs: number,
-) => Promise<number[]>;
-type PauseFn = (pause: string, ms: number) => Promise<number>;
+import { LIMITER_LUA, type AimdOptions, type LimiterScriptFn } from "./limiterScript.js";
 
 export class LimiterAbortedError extends Error {
   constructor() {
@@ -89,11 +30,11 @@ export class LimiterAbortedError extends Error {
   }
 }
 
-export interface SlidingWindowLimiterOptions {
+export interface SlidingWindowLimiterOptions extends AimdOptions {
   redis: RedisConnection;
   /** Key prefix, e.g. `{vr}:reconcile-limiter` (hash-tagged: all keys in one cluster slot). */
   key: string;
-  /** Calls allowed per window. */
+  /** Most calls allowed per window (the cap); the adaptive rate starts here. */
   limit: number;
   /** Window length; a few ms above 1000 leaves room for network jitter. */
   windowMs: number;
@@ -110,13 +51,24 @@ export interface SlidingWindowLimiterOptions {
   onLate?: () => void;
   /** Called when Redis fails (the pump retries every 500 ms). */
   onError?: (err: Error) => void;
+  /** Called with the shared rate (calls per window) after every round trip. */
+  onRate?: (rate: number) => void;
 }
 
 export interface SlidingWindowLimiter {
   /** Resolves when the caller may send one request, with the time waited in ms. */
   acquire(signal?: AbortSignal): Promise<number>;
-  /** Make every process wait `ms` before its next reservation (after a throttling answer). */
-  penalize(ms: number): Promise<void>;
+  /**
+   * A clean answer (not throttled) to a request that waited `waitedMs` for its slot: counted
+   * towards the additive increase only if it waited at least one pacing gap, i.e. the rate was
+   * what held it back. When demand (or our CPU) stays below the rate, raising it would only let
+   * bursts through: TCP does not grow an unused window either (RFC 7661).
+   */
+  answered(waitedMs: number): void;
+  /** A throttling answer: lowers every process's rate (multiplicative decrease). */
+  throttled(): Promise<void>;
+  /** The shared rate as last seen, calls per window. */
+  rate(): number;
   /** Reject every waiter; used on stop. */
   close(): void;
 }
@@ -134,23 +86,50 @@ interface Waiter {
 
 const defined = new WeakSet<RedisConnection>();
 
-function commands(redis: RedisConnection): { acquire: AcquireFn; pause: PauseFn } {
+function script(redis: RedisConnection): LimiterScriptFn {
   if (!defined.has(redis)) {
-    redis.defineCommand("vrLimiterAcquire", { numberOfKeys: 3, lua: ACQUIRE });
-    redis.defineCommand("vrLimiterPause", { numberOfKeys: 1, lua: PAUSE });
+    redis.defineCommand("vrLimiterAdaptive", { numberOfKeys: 3, lua: LIMITER_LUA });
     defined.add(redis);
   }
-  const r = redis as unknown as { vrLimiterAcquire: AcquireFn; vrLimiterPause: PauseFn };
-  return {
-    acquire: r.vrLimiterAcquire.bind(redis),
-    pause: r.vrLimiterPause.bind(redis),
-  };
+  return (redis as unknown as { vrLimiterAdaptive: LimiterScriptFn }).vrLimiterAdaptive.bind(redis);
 }
 
 export function createSlidingWindowLimiter(o: SlidingWindowLimiterOptions): SlidingWindowLimiter {
-  const cmd = commands(o.redis);
-  const keys = [`${o.key}:window`, `${o.key}:pause`, `${o.key}:seq`] as const;
+  const run = script(o.redis);
   const horizonMs = o.horizonMs ?? 500;
+  const keys = [`${o.key}:window`, `${o.key}:rate`, `${o.key}:seq`] as const;
+  const aimd = [
+    o.decrease ?? 0.85,
+    o.step ?? Math.max(1, o.limit / 50),
+    o.cooldownMs ?? o.windowMs,
+    o.floor ?? 1,
+  ] as const;
+  let rate = o.limit;
+  /** Clean answers not yet reported. */
+  let clean = 0;
+  /** Report answers and ask for `want` reservations, in one round trip. */
+  async function call(want: number, throttled: number): Promise<number[]> {
+    const reported = clean;
+    clean = 0;
+    try {
+      const reply = await run(
+        ...keys,
+        o.limit,
+        o.windowMs,
+        want,
+        horizonMs,
+        reported,
+        throttled,
+        ...aimd,
+      );
+      rate = (reply[1] ?? o.limit * 1000) / 1000;
+      o.onRate?.(rate);
+      return reply;
+    } catch (err) {
+      clean += reported;
+      throw err;
+    }
+  }
   const maxBatch = o.maxBatch ?? 64;
   const maxLateMs = o.maxLateMs ?? 10;
   const queue: Waiter[] = [];
@@ -207,13 +186,7 @@ export function createSlidingWindowLimiter(o: SlidingWindowLimiterOptions): Slid
         // instead of being sent out of their slot, while a slow network alone drops nothing.
         const asked = Date.now();
         try {
-          reply = await cmd.acquire(
-            ...keys,
-            o.limit,
-            o.windowMs,
-            Math.min(queue.length, maxBatch),
-            horizonMs,
-          );
+          reply = await call(Math.min(queue.length, maxBatch), 0);
         } catch (err) {
           o.onError?.(err as Error);
           await pause(500);
@@ -224,7 +197,7 @@ export function createSlidingWindowLimiter(o: SlidingWindowLimiterOptions): Slid
           rtts.shift();
         }
         const baseRtt = Math.min(...rtts);
-        const [retryAfter = 0, ...delays] = reply;
+        const [retryAfter = 0, , ...delays] = reply;
         for (const delay of delays) {
           const w = queue.shift();
           if (!w) {
@@ -270,9 +243,15 @@ export function createSlidingWindowLimiter(o: SlidingWindowLimiterOptions): Slid
         void pump();
       });
     },
-    async penalize(ms) {
-      await cmd.pause(keys[1], Math.max(1, Math.round(ms)));
+    answered(waitedMs) {
+      if (waitedMs >= o.windowMs / rate) {
+        clean++;
+      }
     },
+    async throttled() {
+      await call(0, 1);
+    },
+    rate: () => rate,
     close() {
       closed = true;
       wake?.abort();

@@ -1,11 +1,54 @@
 /**
  * Reconcile metrics, registered on the app's registry by src/ops/metrics.ts.
  */
-import { Counter, Histogram, type Registry } from "prom-client";
+import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+
+/** What the running reconciler tells the backlog gauges; absent in a process without one. */
+export interface BacklogSource {
+  /** Reconcile jobs due now: waiting for a worker, or running. */
+  dueCalls(): Promise<number>;
+  /** The shared adaptive rate, calls per second. */
+  callsPerSecond(): number;
+}
 
 export function createReconcileMetrics(registry: Registry) {
   const registers = [registry];
+  let source: BacklogSource | undefined;
+  // Read when /metrics is scraped (as queueMetrics.ts does): an idle daemon does no work for them.
+  const due = async () => (source ? await source.dueCalls().catch(() => undefined) : undefined);
   return {
+    /** The running reconciler registers itself here (one per process). */
+    setBacklogSource(s: BacklogSource | undefined): void {
+      source = s;
+    },
+    rate: new Gauge({
+      name: "voice_receipts_reconcile_rate_limit",
+      help: "The adaptive rate of QueryCallDetailByCallId requests per second shared by all processes, as this one last saw it: VMS_RECONCILE_QPS until Alibaba throttles, then what the account's quota allows",
+      registers,
+    }),
+    dueCalls: new Gauge({
+      name: "voice_receipts_reconcile_due_calls",
+      help: "Calls whose reconcile is due now (jobs waiting for a worker or running)",
+      registers,
+      async collect() {
+        const n = await due();
+        if (n !== undefined) {
+          this.set(n);
+        }
+      },
+    }),
+    clearSeconds: new Gauge({
+      name: "voice_receipts_reconcile_backlog_clear_seconds",
+      help: "Estimated time to query every due call at the current adaptive rate (one request per call)",
+      registers,
+      async collect() {
+        const n = await due();
+        const rate = source?.callsPerSecond() ?? 0;
+        if (n !== undefined && rate > 0) {
+          this.set(n / rate);
+        }
+      },
+    }),
     /** One per QueryCallDetailByCallId request. */
     calls: new Counter({
       name: "voice_receipts_reconcile_calls_total",

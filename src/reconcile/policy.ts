@@ -99,13 +99,3 @@ export function refusedDelayMs(failures: number, random: () => number = Math.ran
     random,
   );
 }
-
-/**
- * Global pause after a throttling answer: 250 ms, 500 ms, 1 s … 30 s for consecutive throttles.
- * Our own limiter keeps us under the quota, so a lone throttle is usually jitter (requests
- * bunched on the way) and a short pause is enough; a streak means someone else spends the
- * account's quota too, and the pause grows until they leave us room.
- */
-export function throttlePauseMs(streak: number): number {
-  return Math.min(30 * SECOND, 250 * 2 ** Math.min(20, Math.max(0, streak - 1)));
-}

@@ -200,11 +200,10 @@ export function createCallReconciler(d: CallReconcilerDeps) {
         answer = await d.api.query({ callId, prodId, queryDateMs: queryDate }, transient, signal);
       } catch (err) {
         if (err instanceof Reschedule) {
-          const failures = err.reason === "throttled" ? transient : transient + 1;
           return {
             kind: "later",
             delayMs: err.delayMs,
-            transient: failures,
+            transient: transient + 1,
             reason: err.reason,
             touchRow: true,
           };

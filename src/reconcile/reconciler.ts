@@ -47,6 +47,11 @@ export interface ReconcilerTuning {
 }
 
 /** What reconcile needs from outside when it is on, opened once by the composition root. */
+/** The limiter's sliding window: one second plus a margin for late timers (see limiter.ts). */
+export function reconcileWindowMs(t: ReconcilerTuning): number {
+  return 1000 + (t.windowMarginMs ?? 30);
+}
+
 export interface ReconcileLink {
   /** A worker-role connection (waits out Redis outages) for the queue, limiter and memory. */
   redis: RedisConnection;
@@ -89,7 +94,8 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
   let running: Running | undefined;
   let scheduler: ReturnType<typeof createScheduler> | undefined;
 
-  function startWorker({ redis, rpc, limiter }: ReconcileLink): Running {
+  function startWorker({ redis, queue, rpc, limiter }: ReconcileLink): Running {
+    const windowMs = reconcileWindowMs(t);
     const api = createDetailApi({
       rpc,
       limiter,
@@ -132,6 +138,13 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
       signal: abort.signal,
       metrics,
       logger,
+    });
+    metrics.setBacklogSource({
+      dueCalls: async () => {
+        const n = await queue.getJobCounts("waiting", "prioritized", "active");
+        return (n.waiting ?? 0) + (n.prioritized ?? 0) + (n.active ?? 0);
+      },
+      callsPerSecond: () => (limiter.rate() * 1000) / windowMs,
     });
     // Size concurrency to the latency we actually see: too few in flight cannot reach the cap,
     // too many only wait for the limiter.
@@ -192,6 +205,7 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
         return;
       }
       clearInterval(r.sizer);
+      metrics.setBacklogSource(undefined);
       // Stop taking jobs, then wake every job that waits for the limiter or the circuit: they
       // go back to the queue unsent. Requests already sent finish and are written.
       const closing = r.worker.close();

@@ -1,7 +1,8 @@
 /**
  * The shared sliding-window limiter on a real Redis: two instances on two connections (two
  * processes' worth) together stay under the limit in every sliding second, close to it under a
- * backlog, pause together after a throttle, and let waiters go on abort.
+ * backlog, lower one shared rate on throttling and climb back to (never above) the cap on clean
+ * answers, and let waiters go on abort.
  */
 import { Redis } from "ioredis";
 import { afterAll, expect, it } from "vitest";
@@ -17,10 +18,21 @@ import { deleteKeysWithPrefix, randomPrefix } from "../helpers/redis.js";
 const prefix = randomPrefix();
 const connections: Redis[] = [];
 
-function limiter(name: string, limit: number, windowMs = 1030): SlidingWindowLimiter {
+function limiter(
+  name: string,
+  limit: number,
+  windowMs = 1030,
+  cooldownMs?: number,
+): SlidingWindowLimiter {
   const redis = new Redis(inject("redisUrl"));
   connections.push(redis);
-  return createSlidingWindowLimiter({ redis, key: `${prefix}:${name}`, limit, windowMs });
+  return createSlidingWindowLimiter({
+    redis,
+    key: `${prefix}:${name}`,
+    limit,
+    windowMs,
+    ...(cooldownMs === undefined ? {} : { cooldownMs }),
+  });
 }
 
 afterAll(async () => {
@@ -71,12 +83,88 @@ it("keeps two instances together under the limit in any sliding second, and keep
   expect(gaps.filter((g) => g < 10).length).toBeLessThan(granted.length * 0.1);
 });
 
-it("pauses every instance after a throttle", async () => {
-  const [a, b] = [limiter("pause", 100), limiter("pause", 100)];
-  await a!.penalize(600);
-  const started = Date.now();
-  await Promise.all([a!.acquire(), b!.acquire()]);
-  expect(Date.now() - started).toBeGreaterThanOrEqual(500);
+it("lowers one rate for every instance on throttling, and climbs back to the cap", async () => {
+  const [a, b] = [limiter("aimd", 100, 1030, 0), limiter("aimd", 100, 1030, 0)];
+  await a!.acquire();
+  expect(a!.rate()).toBe(100);
+  // A lone throttle is jitter on the way, not a smaller quota: the rate stays.
+  await a!.throttled();
+  expect(a!.rate()).toBe(100);
+  // A second one within a window: multiplicative decrease, seen by the other instance too.
+  await b!.throttled();
+  expect(b!.rate()).toBeCloseTo(85, 2);
+  await a!.acquire();
+  expect(a!.rate()).toBeCloseTo(85, 2);
+  // Clean answers add about 2 (cap / 50) per rate's worth of them, from both instances.
+  for (let i = 0; i < 85; i++) {
+    a!.answered(1000);
+    b!.answered(1000);
+  }
+  await a!.acquire();
+  await b!.acquire();
+  expect(b!.rate()).toBeGreaterThan(88);
+  expect(b!.rate()).toBeLessThan(90);
+  // Answers that did not wait for the rate (demand below it) do not raise it.
+  for (let i = 0; i < 1000; i++) {
+    a!.answered(0);
+  }
+  await a!.acquire();
+  expect(a!.rate()).toBeLessThan(90);
+  // ...and never past the cap.
+  for (let i = 0; i < 10_000; i++) {
+    a!.answered(1000);
+  }
+  await a!.acquire();
+  expect(a!.rate()).toBe(100);
+});
+
+it("keeps the rate between 1 and the cap whatever the sequence of answers", async () => {
+  // Seeded sequences of throttles and runs of clean answers (an LCG: reproducible on failure).
+  let seed = 7;
+  const random = () => (seed = (seed * 48271) % 2147483647) / 2147483647;
+  for (let run = 0; run < 20; run++) {
+    const l = limiter(`seq-${run}`, 30, 1030, 0);
+    let previous = 30;
+    const steps = 1 + Math.floor(random() * 30);
+    for (let s = 0; s < steps; s++) {
+      if (random() < 0.4) {
+        await l.throttled();
+        expect(l.rate()).toBeLessThanOrEqual(previous);
+      } else {
+        const clean = Math.floor(random() * 500);
+        for (let i = 0; i < clean; i++) {
+          l.answered(1000);
+        }
+        await l.acquire();
+        expect(l.rate()).toBeGreaterThanOrEqual(previous);
+      }
+      expect(l.rate()).toBeGreaterThanOrEqual(1);
+      expect(l.rate()).toBeLessThanOrEqual(30);
+      previous = l.rate();
+    }
+    l.close();
+  }
+});
+
+it("grants at most the lowered rate in any sliding second", async () => {
+  const [a, b] = [limiter("lowered", 40, 1030, 0), limiter("lowered", 40, 1030, 0)];
+  await a!.throttled();
+  await a!.throttled();
+  await b!.throttled(); // 40 → 34 → 28.9 (below the cap one throttle is enough): 28 per window
+  const granted: number[] = [];
+  const until = Date.now() + 2500;
+  const worker = async (l: SlidingWindowLimiter) => {
+    while (Date.now() < until) {
+      await l.acquire();
+      granted.push(Date.now());
+    }
+  };
+  await Promise.all([
+    ...Array.from({ length: 10 }, () => worker(a!)),
+    ...Array.from({ length: 10 }, () => worker(b!)),
+  ]);
+  expect(a!.rate()).toBeCloseTo(28.9, 2);
+  expect(maxInSlidingWindow(granted, 1000)).toBeLessThanOrEqual(28);
 });
 
 it("lets a waiting caller go when its signal aborts", async () => {

@@ -7,7 +7,6 @@ import {
   giveUpAtMs,
   queryDateMs,
   retryBaseMs,
-  throttlePauseMs,
   transientDelayMs,
   type CallTimes,
 } from "../../../src/reconcile/policy.js";
@@ -85,9 +84,6 @@ describe("transient backoffs", () => {
     expect(transientDelayMs(1, half)).toBe(1000);
     expect(transientDelayMs(4, half)).toBe(8000);
     expect(transientDelayMs(40, half)).toBe(300_000);
-    expect(throttlePauseMs(1)).toBe(250);
-    expect(throttlePauseMs(3)).toBe(1000);
-    expect(throttlePauseMs(30)).toBe(30_000);
   });
 });
 

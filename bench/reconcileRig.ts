@@ -1,0 +1,132 @@
+/**
+ * The set-up bench/reconcile.ts and bench/reconcileAdaptive.ts share: a simulator with 200 ms
+ * API latency throttling at the real limit, a database holding `count` past calls of every
+ * outbound product (as the persistence workers would have stored them), and worker processes
+ * configured with VMS_RECONCILE_QPS = `qps`.
+ */
+import os from "node:os";
+
+import { Redis } from "ioredis";
+
+import { createCallGenerator, startSimulator, type Simulator } from "../src/simulator/index.js";
+import {
+  benchPrefix,
+  createBenchDb,
+  dropPrefix,
+  peakRssMb,
+  REDIS_URL,
+  type BenchDb,
+} from "./lib.js";
+import { startChild } from "./load.js";
+
+export const LATENCY_MS = 200;
+
+export interface RigOptions {
+  /** VMS_RECONCILE_QPS of the workers. */
+  qps: number;
+  /** The simulator's throttling limit (the account's real quota); default `qps`. */
+  realQps?: number;
+  /** Calls to reconcile. */
+  count: number;
+  workers: number;
+  /** CPU niceness of the workers (bench/reconcile.ts explains why); default 0. */
+  nice?: number;
+}
+
+export interface Rig {
+  sim: Simulator;
+  db: BenchDb;
+  total: number;
+  reconciled(): Promise<number>;
+  /** The workers' shared adaptive rate (calls per 1.03 s window) as stored in Redis. */
+  sharedRate(): Promise<number>;
+  /** Stop the workers; returns their peak RSS. */
+  stopWorkers(): Promise<(number | undefined)[]>;
+  close(): Promise<void>;
+}
+
+export async function startRig(o: RigOptions): Promise<Rig> {
+  const sim = await startSimulator({ detailLagMs: 0, detailQps: o.realQps ?? o.qps });
+  sim.control.setLatency("detail", LATENCY_MS);
+  const db = await createBenchDb();
+  const prefix = benchPrefix();
+  const gen = createCallGenerator({
+    seed: 3,
+    startTime: Date.now() - 2 * 3600_000,
+    meanGapMs: 200,
+  });
+  const calls = gen.generate(o.count, ["voice", "voice", "verification", "ivr", "robot"]);
+  sim.control.loadCalls(calls);
+  const t = (ms: number | undefined) => (ms === undefined ? null : new Date(ms));
+  await db.pool.query(
+    `insert into calls (call_id, out_id, caller, callee, status_code, originate_time, start_time,
+                        end_time, duration_seconds)
+     select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
+                          $6::timestamptz[], $7::timestamptz[], $8::timestamptz[], $9::int[])`,
+    [
+      calls.map((c) => c.callId),
+      calls.map((c) => c.outId ?? null),
+      calls.map((c) => c.caller),
+      calls.map((c) => c.callee),
+      calls.map((c) => c.statusCode),
+      calls.map((c) => t(c.originateTime)),
+      calls.map((c) => t(c.startTime)),
+      calls.map((c) => t(c.endTime)),
+      calls.map((c) => c.durationSeconds),
+    ],
+  );
+  const env = {
+    DATABASE_URL: db.url,
+    REDIS_URL,
+    VMS_QUEUE_PREFIX: prefix,
+    ALIBABA_CLOUD_ACCESS_KEY_ID: sim.credentials.accessKeyId,
+    ALIBABA_CLOUD_ACCESS_KEY_SECRET: sim.credentials.accessKeySecret,
+    VMS_API_ENDPOINT: sim.url,
+    VMS_RECONCILE: "on",
+    VMS_RECONCILE_QPS: String(o.qps),
+    VMS_RECONCILE_DELAY_SECONDS: "0",
+    LOG_LEVEL: "info",
+  };
+  const workers: Awaited<ReturnType<typeof startChild>>[] = [];
+  for (let i = 0; i < o.workers; i++) {
+    workers.push(
+      await startChild(["src/cli.ts", "run", "--role", "worker"], env, {
+        ready: /"reconciler started"/,
+      }),
+    );
+    if ((o.nice ?? 0) > 0) {
+      os.setPriority(workers.at(-1)!.child.pid!, o.nice!);
+    }
+  }
+  const redis = new Redis(REDIS_URL);
+  let stopped: Promise<(number | undefined)[]> | undefined;
+  const stopWorkers = () =>
+    (stopped ??= (async () => {
+      const rss = await Promise.all(workers.map((w) => peakRssMb(w.child.pid)));
+      await Promise.all(workers.map((w) => w.stop()));
+      return rss;
+    })());
+  return {
+    sim,
+    db,
+    total: calls.length,
+    async reconciled() {
+      const { rows } = await db.pool.query<{ n: number }>(
+        "select count(*)::int as n from calls where reconcile_status = 'reconciled'",
+      );
+      return rows[0]?.n ?? 0;
+    },
+    async sharedRate() {
+      const v = await redis.hget(`${prefix}:reconcile-limiter:rate`, "rate");
+      return v === null ? o.qps : Number(v);
+    },
+    stopWorkers,
+    async close() {
+      await stopWorkers();
+      redis.disconnect();
+      await sim.close();
+      await db.drop();
+      await dropPrefix(prefix);
+    },
+  };
+}
