@@ -41,7 +41,11 @@ export async function startTestApp(opts: {
       cb();
     },
   });
-  const logger = createLogger({ level: config.log.level, destination });
+  const logger = createLogger({
+    level: config.log.level,
+    redactNumbers: config.log.redactNumbers,
+    destination,
+  });
   const app = await buildApp(config, {
     role: opts.role ?? "all",
     logger,
