@@ -168,3 +168,19 @@ export class UnparsableItem {
 export function ownValue(obj: JsonObject, key: string): unknown {
   return Object.prototype.hasOwnProperty.call(obj, key) ? obj[key] : undefined;
 }
+
+/**
+ * The text kept in rejected_receipts.raw for a refused value: its source text when it was
+ * refused as text, else its JSON. JSON.stringify recurses: a value nested thousands of levels
+ * deep overflows its stack (a RangeError, caught here) and is described instead.
+ */
+export function rejectedText(raw: unknown): string {
+  if (raw instanceof UnparsableItem) {
+    return raw.text;
+  }
+  try {
+    return JSON.stringify(raw) ?? String(raw);
+  } catch {
+    return "(not serialisable: nested too deeply)";
+  }
+}

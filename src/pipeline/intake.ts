@@ -17,7 +17,7 @@
  * If PostgreSQL refuses a shared INSERT because of a value in it, every batch in it is retried
  * alone, so one bad batch cannot make its neighbours fail.
  */
-import { UnparsableItem } from "../domain/json.js";
+import { rejectedText } from "../domain/json.js";
 import { normalizeReceipt } from "../domain/receipt.js";
 import { StorageUnavailableError, coerceError } from "../errors.js";
 import type { Logger } from "../logger.js";
@@ -90,22 +90,6 @@ export function unstorableJson(json: string): string | null {
   return m[1] === "0000"
     ? "contains a NUL character (\\u0000), which PostgreSQL cannot store"
     : `contains a lone UTF-16 surrogate (\\u${m[1]}), which is not valid Unicode and PostgreSQL cannot store`;
-}
-
-/**
- * The text kept in rejected_receipts.raw for a refused item: its source text when it was refused
- * as text, else its JSON. JSON.stringify recurses: a value nested thousands of levels deep
- * overflows its stack (a RangeError, caught here) and is kept as its first bytes instead.
- */
-function rawOfRejected(raw: unknown): string {
-  if (raw instanceof UnparsableItem) {
-    return raw.text;
-  }
-  try {
-    return JSON.stringify(raw) ?? String(raw);
-  } catch {
-    return `(not serialisable: nested too deeply) ${String(raw).slice(0, 200)}`;
-  }
 }
 
 /** Receipt INSERTs running at once; batches arriving meanwhile wait and are grouped. */
@@ -245,7 +229,7 @@ export function createIntake(deps: IntakeDeps): Intake {
       for (const item of items) {
         // Validation first: it bounds the depth, so the stringify below cannot overflow.
         const result = normalizeReceipt(messageType, item.raw);
-        const bodyJson = result.ok ? JSON.stringify(item.raw) : rawOfRejected(item.raw);
+        const bodyJson = result.ok ? JSON.stringify(item.raw) : rejectedText(item.raw);
         const unstorable = result.ok ? unstorableJson(bodyJson) : null;
         if (!result.ok || unstorable !== null) {
           rejected.push({

@@ -15,6 +15,7 @@
 import type pg from "pg";
 
 import { inferMessageType } from "../domain/envelope.js";
+import { rejectedText, UnparsableItem } from "../domain/json.js";
 import { normalizeReceipt } from "../domain/receipt.js";
 import { AppError, coerceError } from "../errors.js";
 import type { Intake, IntakeItem, IntakeResult } from "../pipeline/intake.js";
@@ -273,11 +274,23 @@ export async function runReplay(
       await addBad({ source: "replay", messageType: type, raw, reason, location });
       return;
     }
+    if (record.raw instanceof UnparsableItem) {
+      // Refused as text already (a number JSON.parse rounds): its own reason, whatever its type.
+      const { text, reason } = record.raw;
+      await addBad({
+        source: "replay",
+        messageType: type,
+        raw: text,
+        reason,
+        location: record.location,
+      });
+      return;
+    }
     if (type === null) {
       await addBad({
         source: "replay",
         messageType: null,
-        raw: JSON.stringify(record.raw) ?? String(record.raw),
+        raw: rejectedText(record.raw),
         reason: UNKNOWN_TYPE_REASON,
         location: record.location,
       });
@@ -315,7 +328,7 @@ export async function runReplay(
       }
       const fileType = typeFromPath(file.nameSegments);
       try {
-        const reading = await readFile(file);
+        const reading = await readFile(file, options.signal);
         current = { file: file.path, bytesRead: reading.bytesRead };
         for await (const record of reading.records) {
           await addRecord(record, fileType);
