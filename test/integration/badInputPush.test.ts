@@ -162,6 +162,45 @@ describe("push: a body that is not UTF-8 JSON is 400 and quarantined", () => {
   });
 });
 
+describe("smart-call callback: refused turns are 400 with a reason, never a storage failure", () => {
+  async function callback(params: Record<string, unknown>) {
+    const res = await fetch(`${t.url}/smart-call/callback?token=${TOKEN}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(params),
+    });
+    return { status: res.status, text: await res.text() };
+  }
+  const turn = (content: Record<string, unknown>, timestamp = Date.UTC(2026, 10, 25)) => ({
+    call_id: "19^turn",
+    timestamp: String(timestamp),
+    content_type: "normal",
+    content: JSON.stringify({ role: "B", words: "喂", ...content }),
+  });
+
+  it("a turn with a lone surrogate", async () => {
+    const r = await callback(turn({ words: "\ud800" }));
+    expect(r.status).toBe(400);
+    expect(r.text).toMatch(/lone UTF-16 surrogate/);
+    expect(await rejectedReasons("%lone UTF-16 surrogate%")).not.toHaveLength(0);
+    const metrics = await (await fetch(`${t.url}/metrics`)).text();
+    expect(metrics).not.toMatch(/outcome="storage_failed"\} [1-9]/);
+  });
+
+  it.each([
+    ["year 275760", 8.64e15],
+    ["year 1970", 1000],
+  ])("a timestamp of %s", async (_name, ts) => {
+    const r = await callback(turn({}, ts));
+    expect(r.status).toBe(400);
+    expect(r.text).toMatch(/timestamp is out of range/);
+  });
+
+  it("a valid turn still answers 200", async () => {
+    expect((await callback(turn({}))).status).toBe(200);
+  });
+});
+
 describe("logs", () => {
   it("never carry the push token or a full test number", () => {
     const logs = t.logs();
