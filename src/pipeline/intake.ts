@@ -14,12 +14,14 @@
  * MNS pollers) are written together — one INSERT, one commit, one addBulk for all of them — and
  * each caller is answered only once that INSERT has committed and its jobs are queued. The
  * first batch after a quiet spell goes alone at once, so batching costs no latency when idle.
- * If PostgreSQL refuses a shared INSERT because of a value in it, every batch in it is retried
- * alone, so one bad batch cannot make its neighbours fail.
+ * If PostgreSQL refuses a shared INSERT because of a value in it (SQLSTATE class 22/23/54), the
+ * group is bisected down to the refused rows (isolate.ts), which are quarantined with
+ * PostgreSQL's message and SQLSTATE; every other row is stored and acknowledged.
  */
 import { rejectedText } from "../domain/json.js";
 import { normalizeReceipt } from "../domain/receipt.js";
 import { StorageUnavailableError, coerceError } from "../errors.js";
+import { isolate, refusalReason } from "./isolate.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../ops/metrics.js";
 import {
@@ -97,20 +99,17 @@ export const INSERTS_IN_FLIGHT = 4;
 /** Rows per grouped INSERT, at most (a batch larger than this still goes in one piece). */
 export const GROUP_MAX_ROWS = 1000;
 
-interface Waiting {
-  rows: ReceiptRow[];
-  resolve(inserted: InsertedReceipt[]): void;
-  reject(err: unknown): void;
+/** What one batch's rows became: inserted (or found unprocessed), or refused by PostgreSQL. */
+interface Written {
+  inserted: InsertedReceipt[];
+  /** dedupKey → PostgreSQL's refusal (message and SQLSTATE) of that row. */
+  refused: Map<string, string>;
 }
 
-/**
- * Whether PostgreSQL answered with an error about the data itself (SQLSTATE class 22 data
- * exception, 23 integrity constraint violation, 54 program limit exceeded), as opposed to being
- * unavailable.
- */
-function refusedData(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === "string" && /^(22|23|54)[0-9A-Z]{3}$/.test(code);
+interface Waiting {
+  rows: ReceiptRow[];
+  resolve(written: Written): void;
+  reject(err: unknown): void;
 }
 
 /**
@@ -156,15 +155,19 @@ function createGroupCommitter(pool: pg.Pool, queues: PipelineQueues, clock: () =
       }
     }
     let inserted: InsertedReceipt[];
+    const refused = new Map<string, string>();
     try {
-      inserted = await insertReceipts(pool, [...unique.values()], clock());
-    } catch (err) {
-      if (group.length > 1 && refusedData(err)) {
-        // PostgreSQL refused a value: retry each batch alone, so it fails only its own batch.
-        // (Not when PostgreSQL is unreachable: that answer must stay fast, and would not change.)
-        await Promise.all(group.map((w) => commit([w])));
-        return;
+      // PostgreSQL refusing a value (validation missed it) fails only that row: the group is
+      // bisected down to it (isolate.ts). Unreachable PostgreSQL throws at once: 503, fast.
+      const arrived = clock();
+      const isolated = await isolate([...unique.values()], (rows) =>
+        insertReceipts(pool, rows, arrived),
+      );
+      inserted = isolated.results.flat();
+      for (const c of isolated.culprits) {
+        refused.set(c.item.dedupKey, refusalReason(c.error));
       }
+    } catch (err) {
       group.forEach((w) =>
         w.reject(new StorageUnavailableError("postgres", { cause: coerceError(err) })),
       );
@@ -191,14 +194,14 @@ function createGroupCommitter(pool: pg.Pool, queues: PipelineQueues, clock: () =
           }
         }
       }
-      w.resolve(out);
+      w.resolve({ inserted: out, refused });
     }
   }
 
   return {
-    write(rows: ReceiptRow[]): Promise<InsertedReceipt[]> {
+    write(rows: ReceiptRow[]): Promise<Written> {
       if (rows.length === 0) {
-        return Promise.resolve([]);
+        return Promise.resolve({ inserted: [], refused: new Map() });
       }
       return new Promise((resolve, reject) => {
         waiting.push({ rows, resolve, reject });
@@ -225,6 +228,7 @@ export function createIntake(deps: IntakeDeps): Intake {
     async accept({ source, messageType, items }) {
       const valid = new Map<string, ReceiptRow>();
       const rejected: RejectedRow[] = [];
+      const locations = new Map<string, string | null>();
       let duplicatesInBatch = 0;
       for (const item of items) {
         // Validation first: it bounds the depth, so the stringify below cannot overflow.
@@ -246,6 +250,7 @@ export function createIntake(deps: IntakeDeps): Intake {
           duplicatesInBatch++;
           continue;
         }
+        locations.set(r.dedupKey, item.location ?? null);
         valid.set(r.dedupKey, {
           dedupKey: r.dedupKey,
           messageType: r.messageType,
@@ -261,11 +266,29 @@ export function createIntake(deps: IntakeDeps): Intake {
       if (rejected.length > 0) {
         await reject(rejected);
       }
-      const inserted = await committer.write([...valid.values()]);
+      const { inserted, refused } = await committer.write([...valid.values()]);
       const receiptIds = inserted.map((r) => r.id);
+      // Rows PostgreSQL refused although they passed validation: quarantined with its reason.
+      const refusedRows: RejectedRow[] = [];
+      for (const [key, reason] of refused) {
+        const row = valid.get(key);
+        if (row && row.source === source) {
+          refusedRows.push({
+            source,
+            messageType,
+            raw: row.bodyJson,
+            reason,
+            location: locations.get(key) ?? null,
+          });
+        }
+      }
+      if (refusedRows.length > 0) {
+        await reject(refusedRows);
+        rejected.push(...refusedRows);
+      }
 
       const accepted = inserted.filter((r) => r.inserted).length;
-      const duplicates = valid.size - accepted + duplicatesInBatch;
+      const duplicates = valid.size - refusedRows.length - accepted + duplicatesInBatch;
       metrics.receipts.inc({ source, type: messageType, outcome: "accepted" }, accepted);
       metrics.receipts.inc({ source, type: messageType, outcome: "duplicate" }, duplicates);
       metrics.receipts.inc({ source, type: messageType, outcome: "rejected" }, rejected.length);

@@ -22,7 +22,8 @@ import type { Logger } from "../logger.js";
 import type { Metrics } from "../ops/metrics.js";
 import type { Db } from "../store/db.js";
 import { JOB_CATALOG, QUEUE_NAMES } from "./jobs.js";
-import { applyReceipts, type PersistResult } from "./persist.js";
+import { applyIsolated } from "./isolate.js";
+import type { PersistResult } from "./persist.js";
 
 /** Receipts per applyReceipts transaction, at most (several jobs' worth). */
 export const BATCH_MAX_RECEIPTS = 1000;
@@ -113,7 +114,8 @@ export function createPersistWorker(deps: PersistWorkerDeps) {
     return rows[0]?.n ?? 0;
   }
 
-  const batcher = createBatcher((ids) => applyReceipts(pool, ids));
+  // A receipt PostgreSQL refuses is dead-lettered alone; its batch-mates are applied (isolate.ts).
+  const batcher = createBatcher((ids) => applyIsolated(pool, ids));
   /** Batch results already counted in the metrics (each is shared by all its jobs). */
   const counted = new WeakSetOnce<PersistResult>();
 
@@ -130,7 +132,7 @@ export function createPersistWorker(deps: PersistWorkerDeps) {
           const ids = parsed.data.receiptIds;
           const started = Date.now();
           const alone = job.attemptsMade > 0;
-          const result = alone ? await applyReceipts(pool, ids) : await batcher.add(ids);
+          const result = alone ? await applyIsolated(pool, ids) : await batcher.add(ids);
           const skipped = result.skipped === 0 ? [] : skippedOf(ids, result.skippedIds);
           if (skipped.length > 0 && (await stillUnprocessed(skipped)) > 0) {
             // Another worker holds them (or rolled back): try again shortly rather than trust it.

@@ -19,7 +19,8 @@ import { rejectedText, UnparsableItem } from "../domain/json.js";
 import { normalizeReceipt } from "../domain/receipt.js";
 import { AppError, coerceError } from "../errors.js";
 import type { Intake, IntakeItem, IntakeResult } from "../pipeline/intake.js";
-import { applyReceipts, type PersistResult } from "../pipeline/persist.js";
+import { applyIsolated } from "../pipeline/isolate.js";
+import type { PersistResult } from "../pipeline/persist.js";
 import type { RejectedRow } from "../store/receiptsStore.js";
 import { readFile, type ReplayFile } from "./files.js";
 import { typeFromPath } from "./formats.js";
@@ -144,7 +145,7 @@ function isTransient(err: unknown): boolean {
 async function applyWithRetry(pool: pg.Pool, ids: readonly number[]): Promise<PersistResult> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await applyReceipts(pool, ids);
+      return await applyIsolated(pool, ids);
     } catch (err) {
       if (attempt >= 5 || !isTransient(err)) {
         throw err;
