@@ -4,7 +4,7 @@
  * object; arrays accepted defensively), and for replay, guessing a receipt's type from its fields.
  */
 import { describeJsonType, isPlainObject, ownValue, UnparsableItem } from "./json.js";
-import { refuseInexactNumbers } from "./jsonText.js";
+import { refuseUnsafeElements } from "./jsonText.js";
 import type { KnownMessageType } from "./schemas.js";
 
 export type EnvelopeResult =
@@ -44,7 +44,7 @@ function parseJson(text: string): { ok: true; value: unknown } | { ok: false; re
   } catch (err) {
     return { ok: false, reason: `not valid JSON (${describeJsonError(err)})` };
   }
-  return { ok: true, value: refuseInexactNumbers(body, value) };
+  return { ok: true, value: refuseUnsafeElements(body, value) };
 }
 
 /**

@@ -138,6 +138,26 @@ export function findShapeProblem(value: unknown): ShapeProblem | null {
   return null;
 }
 
+/** Whether `value` nests objects/arrays deeper than MAX_JSON_DEPTH (iterative, no strings built). */
+export function tooDeep(value: unknown): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  for (let top = stack.pop(); top !== undefined; top = stack.pop()) {
+    const [v, depth] = top;
+    if (typeof v !== "object" || v === null) {
+      continue;
+    }
+    if (depth >= MAX_JSON_DEPTH) {
+      return true;
+    }
+    for (const child of Array.isArray(v) ? v : Object.values(v)) {
+      if (typeof child === "object" && child !== null) {
+        stack.push([child, depth + 1]);
+      }
+    }
+  }
+  return false;
+}
+
 /** Words a ShapeProblem as a rejection reason (without the message type). */
 export function describeShapeProblem(problem: ShapeProblem): string {
   switch (problem.kind) {

@@ -11,7 +11,7 @@
  * could lose digits at all (the pre-check below).
  */
 import { numberToDecimal } from "./fields.js";
-import { UnparsableItem } from "./json.js";
+import { describeShapeProblem, findShapeProblem, tooDeep, UnparsableItem } from "./json.js";
 
 /** 16 significant digits (a double holds 15 exactly) or a 3-digit exponent: worth a scan. */
 const MAYBE_INEXACT = /(?:\d\.?){16}|[eE][+-]?\d{3}/;
@@ -120,30 +120,50 @@ export function scanElements(text: string): ElementSpan[] {
 const quote = (literal: string) => (literal.length > 40 ? `${literal.slice(0, 37)}...` : literal);
 
 /**
- * `value` (JSON.parse of `text`) with every top-level element that holds a number JSON.parse
- * changed replaced by an UnparsableItem carrying its source text and the reason.
+ * `value` (JSON.parse of `text`) with every top-level element that must be refused while its
+ * text is still at hand replaced by an UnparsableItem carrying that text and the reason: one
+ * holding a number JSON.parse changed, or one nested too deeply ever to be serialised again
+ * (its rejected row then still shows what it was).
  */
-export function refuseInexactNumbers(text: string, value: unknown): unknown {
-  if (!MAYBE_INEXACT.test(text)) {
+export function refuseUnsafeElements(text: string, value: unknown): unknown {
+  const items: unknown[] = Array.isArray(value) ? value : [value];
+  const deep = new Map<number, string>();
+  items.forEach((item, i) => {
+    if (tooDeep(item)) {
+      const problem = findShapeProblem(item);
+      deep.set(i, problem ? describeShapeProblem(problem) : "nested too deeply");
+    }
+  });
+  const maybeInexact = MAYBE_INEXACT.test(text);
+  if (deep.size === 0 && !maybeInexact) {
     return value;
   }
   const spans = scanElements(text);
-  const refuse = (span: ElementSpan) =>
-    new UnparsableItem(
-      `the number ${quote(span.inexact ?? "")} cannot be represented exactly (JSON.parse would change its digits; send it as a string)`,
-      text.slice(span.start, span.end).trim(),
-    );
-  if (!Array.isArray(value)) {
-    const span = spans[0];
-    return span?.inexact ? refuse(span) : value;
-  }
-  if (!spans.some((s) => s.inexact !== null)) {
+  let changed = false;
+  const out = items.map((item, i) => {
+    const span = spans[i];
+    if (span === undefined) {
+      return item;
+    }
+    const source = () => text.slice(span.start, span.end).trim();
+    const deepReason = deep.get(i);
+    if (deepReason !== undefined) {
+      changed = true;
+      return new UnparsableItem(deepReason, source());
+    }
+    if (maybeInexact && span.inexact !== null) {
+      changed = true;
+      return new UnparsableItem(
+        `the number ${quote(span.inexact)} cannot be represented exactly (JSON.parse would change its digits; send it as a string)`,
+        source(),
+      );
+    }
+    return item;
+  });
+  if (!changed) {
     return value;
   }
-  return value.map((item: unknown, i) => {
-    const span = spans[i];
-    return span?.inexact ? refuse(span) : item;
-  });
+  return Array.isArray(value) ? out : out[0];
 }
 
 const UTF8 = new TextDecoder("utf-8", { fatal: true });

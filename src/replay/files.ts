@@ -15,7 +15,7 @@ import { createGunzip } from "node:zlib";
 
 import { describeJsonError } from "../domain/envelope.js";
 import { rejectedText } from "../domain/json.js";
-import { refuseInexactNumbers } from "../domain/jsonText.js";
+import { refuseUnsafeElements } from "../domain/jsonText.js";
 import { ConfigError } from "../errors.js";
 import { DecompressionBombError, decompressionLimit, splitLines } from "./bounded.js";
 import { detectFormat, isReplayableName, SNIFF_BYTES, type ArchiveFormat } from "./formats.js";
@@ -291,7 +291,7 @@ async function* ndjsonRecords(
       held = { line: n, raw, record: { line: n, records: [badRecord(raw, reason, at(n))] } };
       continue;
     }
-    yield { line: n, records: expandValue(refuseInexactNumbers(text, value), at(n)) };
+    yield { line: n, records: expandValue(refuseUnsafeElements(text, value), at(n)) };
   }
   const damage = opened.damage();
   if (damage) {
