@@ -22,6 +22,7 @@ import { afterAll, beforeAll, expect, inject, it } from "vitest";
 import { replayCommand } from "../../src/cli/replay.js";
 import type { Simulator } from "../../src/simulator/index.js";
 import { startTestApp, type TestApp } from "../helpers/app.js";
+import { registerSuiteSecrets } from "../helpers/suiteLogs.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/db.js";
 import { MNS_QUEUES, mnsEnv, queuesEmpty, startMnsSimulator } from "../helpers/mnsSetup.js";
 import { deleteKeysWithPrefix, randomPrefix } from "../helpers/redis.js";
@@ -41,6 +42,7 @@ let dir: string;
 const prefix = randomPrefix();
 
 beforeAll(async () => {
+  registerSuiteSecrets([TOKEN, PHONE, "13800005678"]);
   db = await createTestDatabase();
   sim = await startMnsSimulator();
   dir = await mkdtemp(join(tmpdir(), "vr-prop-"));

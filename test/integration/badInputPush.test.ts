@@ -8,6 +8,7 @@ import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { startTestApp, type TestApp } from "../helpers/app.js";
+import { registerSuiteSecrets } from "../helpers/suiteLogs.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/db.js";
 import { deleteKeysWithPrefix, randomPrefix } from "../helpers/redis.js";
 import { waitFor } from "../helpers/waitFor.js";
@@ -19,6 +20,7 @@ let t: TestApp;
 const prefix = randomPrefix();
 
 beforeAll(async () => {
+  registerSuiteSecrets([TOKEN, PHONE]);
   db = await createTestDatabase();
   t = await startTestApp({
     databaseUrl: db.url,
