@@ -150,16 +150,21 @@ function openFile(path: string, gz: boolean, raw: ReadStream): OpenedFile {
         yield chunk as Buffer;
       }
     } catch (err) {
+      if (closed) {
+        return; // closed on purpose (an abort): not damage
+      }
       if (!gz) {
         throw err;
       }
       damage = err as Error;
     }
   }
+  let closed = false;
   return {
     chunks: chunks(),
     damage: () => damage,
     close() {
+      closed = true;
       source.destroy();
       raw.destroy();
     },
@@ -220,6 +225,9 @@ export async function readFile(file: ReplayFile, signal?: AbortSignal): Promise<
             ? jsonRecords(opened, at)
             : xmlRecords(opened, at);
       for await (const r of read) {
+        if (signal?.aborted) {
+          return; // what comes after an abort is the stream cut short, not the file
+        }
         yield* r.records;
       }
     } catch (err) {
