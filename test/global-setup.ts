@@ -7,12 +7,16 @@
  * Then migrates a template database that each test file clones (test/helpers/db.ts).
  */
 import { randomBytes } from "node:crypto";
+import { rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 import pg from "pg";
 import type { TestProject } from "vitest/node";
 
 import { runMigrations } from "../src/store/migrate.js";
 import { redisAnswers } from "./helpers/servers.js";
+import { findLeakedSecrets, prepareSuiteLogDir } from "./helpers/suiteLogCheck.js";
 
 const LOCAL_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/postgres";
 const LOCAL_REDIS_URL = "redis://127.0.0.1:6379";
@@ -109,12 +113,20 @@ export default async function setup(project: TestProject) {
   project.provide("databaseUrl", databaseUrl);
   project.provide("redisUrl", redisUrl);
   project.provide("templateDatabase", templateName);
+  const suiteLogDir = join(tmpdir(), `vr-suite-logs-${randomBytes(4).toString("hex")}`);
+  prepareSuiteLogDir(suiteLogDir);
+  project.provide("suiteLogDir", suiteLogDir);
 
   return async () => {
+    const leaks = findLeakedSecrets(suiteLogDir);
+    rmSync(suiteLogDir, { recursive: true, force: true });
     await admin.query(`drop database if exists ${templateName} with (force)`).catch(() => {});
     await admin.end();
     for (const c of started.reverse()) {
       await c.stop();
+    }
+    if (leaks.length > 0) {
+      throw new Error(`secrets or full test numbers reached the logs: ${leaks.join("; ")}`);
     }
   };
 }
@@ -124,5 +136,7 @@ declare module "vitest" {
     databaseUrl: string;
     redisUrl: string;
     templateDatabase: string;
+    /** Where test/helpers/suiteLogs.ts keeps the run's daemon logs and secrets. */
+    suiteLogDir: string;
   }
 }

@@ -3,7 +3,8 @@
  * the console's test push is a lone object), an MNS MessageBody (Base64 of UTF-8 JSON, one
  * object; arrays accepted defensively), and for replay, guessing a receipt's type from its fields.
  */
-import { describeJsonType, isPlainObject, ownValue } from "./json.js";
+import { describeJsonType, isPlainObject, ownValue, UnparsableItem } from "./json.js";
+import { refuseUnsafeElements } from "./jsonText.js";
 import type { KnownMessageType } from "./schemas.js";
 
 export type EnvelopeResult =
@@ -11,13 +12,39 @@ export type EnvelopeResult =
 
 export type MnsBodyResult = Exclude<EnvelopeResult, { kind: "test" }>;
 
-/** JSON.parse that reports instead of throwing, and tolerates a UTF-8 byte-order mark. */
+/**
+ * JSON.parse's complaint without the excerpt of the input it quotes (V8: `Unexpected token 'x',
+ * "x138123456…" is not valid JSON`): that excerpt can carry a phone number into a log line, or a
+ * NUL into a reason. Only the offending character (one) is kept, escaped.
+ */
+export function describeJsonError(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  const head = message
+    .replace(/, (?:\.\.\.)?".*"(?:\.\.\.)? is not valid JSON$/s, "")
+    .replace(/ in JSON at position/, " at position");
+  const escaped = head.replace(
+    // eslint-disable-next-line no-control-regex -- control characters are what is escaped
+    /[\u0000-\u001f\u007f-\u009f]|\p{Cs}/gu,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+  return escaped.slice(0, 200);
+}
+
+/**
+ * JSON.parse that reports instead of throwing, and tolerates a UTF-8 byte-order mark. A
+ * top-level element holding a number that JSON.parse would round comes back as an
+ * UnparsableItem (jsonText.ts), so only it is refused. (JSON.parse itself is iterative in V8:
+ * any depth parses; the depth limit is applied to the parsed value, see json.ts.)
+ */
 function parseJson(text: string): { ok: true; value: unknown } | { ok: false; reason: string } {
+  const body = text.replace(/^\uFEFF/, "");
+  let value: unknown;
   try {
-    return { ok: true, value: JSON.parse(text.replace(/^\uFEFF/, "")) as unknown };
+    value = JSON.parse(body) as unknown;
   } catch (err) {
-    return { ok: false, reason: `not valid JSON (${(err as Error).message})` };
+    return { ok: false, reason: `not valid JSON (${describeJsonError(err)})` };
   }
+  return { ok: true, value: refuseUnsafeElements(body, value) };
 }
 
 /**
@@ -38,7 +65,7 @@ function toItems(value: unknown, what: string): MnsBodyResult {
   if (Array.isArray(value)) {
     return { kind: "items", items: value };
   }
-  if (isPlainObject(value)) {
+  if (isPlainObject(value) || value instanceof UnparsableItem) {
     return { kind: "items", items: [value] };
   }
   return {

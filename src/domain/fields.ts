@@ -4,7 +4,7 @@
  * (reference §1.2, §7.2). Each coercer maps those wire forms to one typed value or a reason.
  */
 import { describeJsonType } from "./json.js";
-import { parseBeijingTime } from "./time.js";
+import { parseBeijingTime, receiptYearProblem } from "./time.js";
 
 export type FieldResult<T> = { ok: true; value: T } | { ok: false; reason: string };
 
@@ -119,7 +119,10 @@ export function coerceDuration(value: unknown, field: string): FieldResult<numbe
   return coerceInteger(value, field, { min: 0, max: INT4_MAX });
 }
 
-/** `yyyy-MM-dd HH:mm:ss` (Asia/Shanghai) → Date; absent → null; anything else fails. */
+/**
+ * `yyyy-MM-dd HH:mm:ss` (Asia/Shanghai), in RECEIPT_YEAR_MIN–RECEIPT_YEAR_MAX → Date; absent →
+ * null; anything else fails.
+ */
 export function coerceTime(value: unknown, field: string): FieldResult<Date | null> {
   if (isAbsent(value)) {
     return ok(null);
@@ -128,9 +131,10 @@ export function coerceTime(value: unknown, field: string): FieldResult<Date | nu
     return fail(field, `must be a time string yyyy-MM-dd HH:mm:ss, got ${describeJsonType(value)}`);
   }
   const parsed = parseBeijingTime(value);
-  return parsed.ok
+  const problem = parsed.ok ? receiptYearProblem(parsed.value) : parsed.reason;
+  return problem === null && parsed.ok
     ? ok(parsed.value)
-    : fail(field, `is not a valid time: ${quoteValue(value)} (${parsed.reason})`);
+    : fail(field, `is not a valid time: ${quoteValue(value)} (${problem})`);
 }
 
 // A Map, not an object literal: a lookup of "constructor" must not find Object's own function.

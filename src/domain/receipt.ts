@@ -15,15 +15,16 @@ import {
 } from "./fields.js";
 import {
   describeJsonType,
+  describeShapeProblem,
   findShapeProblem,
   isPlainObject,
   ownValue,
+  UnparsableItem,
   type JsonObject,
 } from "./json.js";
 import {
-  compileFastCheck,
   describeSchemaError,
-  type FastSchemaCheck,
+  MAX_KEY_BYTES,
   VOICE_CALL_REPORT_TIME_FIELDS,
   VOICE_RECORD_REPORT_TIME_FIELDS,
   VOICE_REPORT_DURATION_FIELDS,
@@ -34,7 +35,7 @@ import {
   VoiceReportSchema,
 } from "./schemas.js";
 import { DTMF_EVENT_CODE } from "./statusCodes.js";
-import { parseBeijingTime } from "./time.js";
+import { parseBeijingTime, receiptYearProblem } from "./time.js";
 import {
   emptyPatch,
   type CallEventRow,
@@ -106,21 +107,8 @@ function checkAll(
   }
 }
 
-const FAST = {
-  voiceReport: compileFastCheck(VoiceReportSchema),
-  outbound: compileFastCheck(VoiceCallReportOutboundSchema),
-  inbound: compileFastCheck(VoiceCallReportInboundSchema),
-  record: compileFastCheck(VoiceRecordReportSchema),
-};
-
-/**
- * The schema check. A well-formed receipt is recognised by the precompiled check without zod;
- * anything else goes through zod, which finds and words the first problem as it always did.
- */
-function checkSchema(schema: z.ZodType, fast: FastSchemaCheck, body: JsonObject): void {
-  if (fast(body)) {
-    return;
-  }
+/** The schema check: zod finds and words the first problem (`field "x" ...`). */
+function checkSchema(schema: z.ZodType, body: JsonObject): void {
   const parsed = schema.safeParse(body);
   if (!parsed.success) {
     throw new FieldProblem(describeSchemaError(parsed.error));
@@ -130,7 +118,7 @@ function checkSchema(schema: z.ZodType, fast: FastSchemaCheck, body: JsonObject)
 type Parts = Omit<NormalizedReceipt, "messageType" | "body">;
 
 function voiceReport(body: JsonObject): Parts {
-  checkSchema(VoiceReportSchema, FAST.voiceReport, body);
+  checkSchema(VoiceReportSchema, body);
   checkAll(body, VOICE_REPORT_TIME_FIELDS, VOICE_REPORT_DURATION_FIELDS);
   const callId = requiredText(body, "call_id");
   const startTime = time(body, "start_time");
@@ -178,9 +166,9 @@ function voiceCallReport(body: JsonObject): Parts {
     throw new FieldProblem('field "call_id" is required (or "biz_id" for an inbound call)');
   }
   if (direction === "outbound") {
-    checkSchema(VoiceCallReportOutboundSchema, FAST.outbound, body);
+    checkSchema(VoiceCallReportOutboundSchema, body);
   } else {
-    checkSchema(VoiceCallReportInboundSchema, FAST.inbound, body);
+    checkSchema(VoiceCallReportInboundSchema, body);
   }
   checkAll(body, VOICE_CALL_REPORT_TIME_FIELDS);
   const callId = outboundId ?? requiredText(body, "biz_id");
@@ -224,7 +212,7 @@ function voiceCallReport(body: JsonObject): Parts {
 const RECORD_DURATION_FIELDS = ["duration"] as const;
 
 function voiceRecordReport(body: JsonObject): Parts {
-  checkSchema(VoiceRecordReportSchema, FAST.record, body);
+  checkSchema(VoiceRecordReportSchema, body);
   checkAll(body, VOICE_RECORD_REPORT_TIME_FIELDS, RECORD_DURATION_FIELDS);
   const callId = requiredText(body, "call_id");
   const recordFile = requiredText(body, "record_file");
@@ -268,7 +256,7 @@ function optionalTime(body: JsonObject, fields: readonly string[]): Date | null 
     const v = ownValue(body, f);
     if (typeof v === "string") {
       const parsed = parseBeijingTime(v);
-      if (parsed.ok) {
+      if (parsed.ok && receiptYearProblem(parsed.value) === null) {
         return parsed.value;
       }
     }
@@ -281,6 +269,13 @@ function unknownType(messageType: string, body: JsonObject): Parts {
     const c = coerceText(ownValue(body, f), f);
     return c.ok ? c.value : null;
   };
+  // Identifiers still go to indexed columns (receipts.call_id, calls): bounded like known types.
+  for (const f of ["call_id", "biz_id", "out_id", "status_code"]) {
+    const v = text(f);
+    if (v !== null && Buffer.byteLength(v, "utf8") > MAX_KEY_BYTES) {
+      throw new FieldProblem(`field "${f}" is longer than ${MAX_KEY_BYTES} bytes`);
+    }
+  }
   const outboundId = text("call_id");
   const callId = outboundId ?? text("biz_id");
   const direction: Direction = outboundId === null && callId !== null ? "inbound" : "outbound";
@@ -302,13 +297,18 @@ function unknownType(messageType: string, body: JsonObject): Parts {
 /**
  * Normalises one receipt of `messageType`. Not ok (with a reason naming the field) when the
  * receipt is not a plain JSON object, lacks its type's key fields, has a present but malformed
- * time or duration, or contains a prototype-polluting key.
+ * or out-of-range time or duration, an identifier longer than its limit (schemas.ts), a string
+ * PostgreSQL cannot store (NUL, lone surrogate), a number that cannot be exact, nesting deeper
+ * than MAX_JSON_DEPTH, or a prototype-polluting key (json.ts).
  *
  * Prototype guard: receipts with a `__proto__`, `constructor` or `prototype` key at any depth
  * are REJECTED (quarantined), not stripped. Stripping would break "body exactly as received",
  * and no genuine Alibaba receipt has such a key, so one that does is hostile or corrupt.
  */
 export function normalizeReceipt(messageType: string, raw: unknown): NormalizeResult {
+  if (raw instanceof UnparsableItem) {
+    return { ok: false, reason: `${messageType}: ${raw.reason}` };
+  }
   if (!isPlainObject(raw)) {
     return {
       ok: false,
@@ -316,12 +316,8 @@ export function normalizeReceipt(messageType: string, raw: unknown): NormalizeRe
     };
   }
   const problem = findShapeProblem(raw);
-  if (problem?.kind === "forbidden-key") {
-    const reason = `field "${problem.path}" is not allowed (prototype pollution guard)`;
-    return { ok: false, reason: `${messageType}: ${reason}` };
-  }
-  if (problem?.kind === "too-deep") {
-    return { ok: false, reason: `${messageType}: field "${problem.path}" is nested too deeply` };
+  if (problem !== null) {
+    return { ok: false, reason: `${messageType}: ${describeShapeProblem(problem)}` };
   }
   try {
     const parts =

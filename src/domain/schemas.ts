@@ -4,8 +4,26 @@
  * product and over time and CONTRACT §1 says they are kept. Every field is `string | number |
  * null`: docs say String, payloads send numbers (§7.2). Formats (times, integers) are checked by
  * the coercers in fields.ts, which can name the problem more precisely than a schema.
+ *
+ * Lengths: values PostgreSQL indexes (keys, out_id, status_code, dtmf, record_file) are bounded
+ * here, so a value a B-tree index would refuse ("index row size exceeds maximum", a whole batch
+ * failing on every retry) is refused on its own before it is acknowledged. README "Limits".
  */
 import { z } from "zod";
+
+/** UTF-8 bytes of an indexed identifier: call_id, biz_id, out_id, status_code, dtmf. */
+export const MAX_KEY_BYTES = 256;
+/**
+ * UTF-8 bytes of a record_file URL (signed OSS URLs are ~300 bytes). With call_id it must fit a
+ * B-tree entry of recordings_natural_key (≈ 2,700 bytes at most).
+ */
+export const MAX_URL_BYTES = 2048;
+
+const utf8Bytes = (s: string) => Buffer.byteLength(s, "utf8");
+const atMost = (max: number, base = z.string()) =>
+  base.refine((s) => utf8Bytes(s) <= max, {
+    error: (iss) => `is longer than ${max} bytes (${utf8Bytes(String(iss.input))})`,
+  });
 
 const requiredOr = (problem: string) => (iss: { input: unknown }) =>
   iss.input === undefined ? "is required" : problem;
@@ -17,10 +35,24 @@ const scalar = z
   })
   .optional();
 
-/** A required key: present, non-blank. */
-const key = z.union([z.string().regex(/\S/, { error: "is required (it is empty)" }), z.number()], {
-  error: requiredOr("must be a non-empty string or a number"),
-});
+/** An optional scalar field that is indexed: as `scalar`, its text at most `max` bytes. */
+const boundedScalar = (max: number) =>
+  z
+    .union([atMost(max), z.number(), z.null()], {
+      error: requiredOr("must be a string, a number or null"),
+    })
+    .optional();
+const shortScalar = boundedScalar(MAX_KEY_BYTES);
+
+/** A required key: present, non-blank, at most `max` bytes. */
+const keyOf = (max: number) =>
+  z.union(
+    [atMost(max, z.string().regex(/\S/, { error: "is required (it is empty)" })), z.number()],
+    {
+      error: requiredOr("must be a non-empty string or a number"),
+    },
+  );
+const key = keyOf(MAX_KEY_BYTES);
 
 /** A key that must be absent (the inbound VoiceCallReport has biz_id instead of call_id). */
 const noKey = z
@@ -76,6 +108,9 @@ const VOICE_REPORT_TEXT_FIELDS = [
 export const VoiceReportSchema = z.looseObject({
   call_id: key,
   ...fields(VOICE_REPORT_TEXT_FIELDS),
+  out_id: shortScalar,
+  status_code: shortScalar,
+  dtmf: shortScalar,
   ...fields(VOICE_REPORT_TIME_FIELDS),
   ...fields(VOICE_REPORT_DURATION_FIELDS),
 });
@@ -84,15 +119,15 @@ const voiceCallReportCommon = {
   status_code: key,
   smart_status_code: scalar,
   status_time: scalar,
-  out_id: scalar,
-  dtmf: scalar,
+  out_id: shortScalar,
+  dtmf: shortScalar,
   extend: scalar,
 };
 
 /** 呼叫中间状态消息, outbound: keyed by call_id. */
 export const VoiceCallReportOutboundSchema = z.looseObject({
   call_id: key,
-  biz_id: scalar,
+  biz_id: shortScalar,
   ...voiceCallReportCommon,
 });
 
@@ -111,64 +146,13 @@ export const VoiceCallReportSchema = z.union([
 /** 录音记录消息: the recording's signed OSS URL (valid 7 days). */
 export const VoiceRecordReportSchema = z.looseObject({
   call_id: key,
-  record_file: key,
+  record_file: keyOf(MAX_URL_BYTES),
   duration: scalar,
-  status_code: scalar,
+  status_code: shortScalar,
   smart_status_code: scalar,
-  out_id: scalar,
+  out_id: shortScalar,
   ...fields(VOICE_RECORD_REPORT_TIME_FIELDS),
 });
-
-/**
- * A precompiled check that says, without zod, that a receipt certainly passes `schema`: every
- * field of the shape is one of the three kinds above and holds a plainly valid value. It is
- * derived from the schema's own shape (by identity of `scalar`, `key` and `noKey`), so it cannot
- * drift from it; a shape with any other field type gets a check that always says "ask zod".
- * `false` means only "not certain": the caller then runs zod, which finds and words the
- * problem exactly as before. Reads `body[name]` like zod does.
- */
-export type FastSchemaCheck = (body: Record<string, unknown>) => boolean;
-
-const SCALAR = 0;
-const KEY = 1;
-const NO_KEY = 2;
-const NON_BLANK = /\S/;
-
-export function compileFastCheck(schema: z.ZodObject): FastSchemaCheck {
-  const names: string[] = [];
-  const kinds: number[] = [];
-  for (const [name, field] of Object.entries(schema.shape)) {
-    const kind = field === scalar ? SCALAR : field === key ? KEY : field === noKey ? NO_KEY : -1;
-    if (kind < 0) {
-      return () => false;
-    }
-    names.push(name);
-    kinds.push(kind);
-  }
-  const n = names.length;
-  return (body) => {
-    for (let i = 0; i < n; i++) {
-      const v = body[names[i] as string];
-      const kind = kinds[i];
-      if (typeof v === "string") {
-        if (kind === KEY ? !NON_BLANK.test(v) : kind === NO_KEY && NON_BLANK.test(v)) {
-          return false;
-        }
-      } else if (typeof v === "number") {
-        if (kind === NO_KEY || !Number.isFinite(v)) {
-          return false;
-        }
-      } else if (v === undefined || v === null) {
-        if (kind === KEY) {
-          return false;
-        }
-      } else {
-        return false;
-      }
-    }
-    return true;
-  };
-}
 
 export type VoiceReport = z.infer<typeof VoiceReportSchema>;
 export type VoiceCallReportOutbound = z.infer<typeof VoiceCallReportOutboundSchema>;

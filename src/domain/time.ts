@@ -97,6 +97,22 @@ function parseUncached(text: string): TimeParseResult {
   return { ok: true, value: new Date(utcMs(y, mo, d, h, mi, s) - BEIJING_OFFSET_MS) };
 }
 
+/**
+ * The years a receipt time may fall in. Voice Service started long after 2000, and PostgreSQL
+ * (year 0 does not exist there; partitions are by month) or a report would choke on what lies
+ * far outside; a receipt time outside this range is a broken upstream clock, refused alone.
+ */
+export const RECEIPT_YEAR_MIN = 2000;
+export const RECEIPT_YEAR_MAX = 2100;
+
+/** Why `date` (a parsed receipt time) is out of range, or null. Judged on the Beijing year. */
+export function receiptYearProblem(date: Date): string | null {
+  const year = new Date(date.getTime() + BEIJING_OFFSET_MS).getUTCFullYear();
+  return year >= RECEIPT_YEAR_MIN && year <= RECEIPT_YEAR_MAX
+    ? null
+    : `year ${year} is outside ${RECEIPT_YEAR_MIN}–${RECEIPT_YEAR_MAX}`;
+}
+
 /** Strict parse of a Beijing calendar day `yyyy-MM-dd` into the instant it starts (00:00 +08). */
 export function parseBeijingDate(text: string): TimeParseResult {
   const m = DATE_ONLY.exec(text.trim());

@@ -14,15 +14,17 @@
  * MNS pollers) are written together — one INSERT, one commit, one addBulk for all of them — and
  * each caller is answered only once that INSERT has committed and its jobs are queued. The
  * first batch after a quiet spell goes alone at once, so batching costs no latency when idle.
- * If PostgreSQL refuses a shared INSERT because of a value in it, every batch in it is retried
- * alone, so one bad batch cannot make its neighbours fail.
+ * If PostgreSQL refuses a shared INSERT because of a value in it (SQLSTATE class 22/23/54), the
+ * group is bisected down to the refused rows (isolate.ts), which are quarantined with
+ * PostgreSQL's message and SQLSTATE; every other row is stored and acknowledged.
  */
+import { rejectedText } from "../domain/json.js";
 import { normalizeReceipt } from "../domain/receipt.js";
 import { createBatcher } from "../infra/batcher.js";
 import { StorageUnavailableError, coerceError } from "../errors.js";
+import { isolate, refusalReason } from "./isolate.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../ops/metrics.js";
-import { isDataError } from "../store/pgErrors.js";
 import {
   insertReceipts,
   type InsertedReceipt,
@@ -97,6 +99,13 @@ export const INSERTS_IN_FLIGHT = 4;
 /** Rows per grouped INSERT, at most (a batch larger than this still goes in one piece). */
 export const GROUP_MAX_ROWS = 1000;
 
+/** What one batch's rows became: inserted (or found unprocessed), or refused by PostgreSQL. */
+interface Written {
+  inserted: InsertedReceipt[];
+  /** dedupKey → PostgreSQL's refusal (message and SQLSTATE) of that row. */
+  refused: Map<string, string>;
+}
+
 /**
  * The group committer: `write(rows)` resolves with the rows' outcome (as insertReceipts gives
  * it, in the same order) once they are committed in PostgreSQL AND queued in Redis; it rejects
@@ -105,7 +114,7 @@ export const GROUP_MAX_ROWS = 1000;
  * as inserted.
  */
 function createGroupCommitter(pool: pg.Pool, queues: PipelineQueues, clock: () => Date) {
-  type Outcome = { ok: true; inserted: InsertedReceipt[] } | { ok: false; err: unknown };
+  type Outcome = ({ ok: true } & Written) | { ok: false; err: unknown };
   const batcher = createBatcher<ReceiptRow[], Outcome>({
     maxWeight: GROUP_MAX_ROWS,
     weigh: (rows) => rows.length,
@@ -124,14 +133,19 @@ function createGroupCommitter(pool: pg.Pool, queues: PipelineQueues, clock: () =
       }
     }
     let inserted: InsertedReceipt[];
+    const refused = new Map<string, string>();
     try {
-      inserted = await insertReceipts(pool, [...unique.values()], clock());
-    } catch (err) {
-      if (group.length > 1 && isDataError(err)) {
-        // PostgreSQL refused a value: retry each batch alone, so it fails only its own batch.
-        // (Not when PostgreSQL is unreachable: that answer must stay fast, and would not change.)
-        return (await Promise.all(group.map((rows) => commit([rows])))).flat();
+      // PostgreSQL refusing a value (validation missed it) fails only that row: the group is
+      // bisected down to it (isolate.ts). Unreachable PostgreSQL throws at once: 503, fast.
+      const arrived = clock();
+      const isolated = await isolate([...unique.values()], (rows) =>
+        insertReceipts(pool, rows, arrived),
+      );
+      inserted = isolated.results.flat();
+      for (const c of isolated.culprits) {
+        refused.set(c.item.dedupKey, refusalReason(c.error));
       }
+    } catch (err) {
       const cause = coerceError(err);
       return group.map(() => ({
         ok: false,
@@ -157,20 +171,20 @@ function createGroupCommitter(pool: pg.Pool, queues: PipelineQueues, clock: () =
           }
         }
       }
-      return { ok: true, inserted: out };
+      return { ok: true, inserted: out, refused };
     });
   }
 
   return {
-    async write(rows: ReceiptRow[]): Promise<InsertedReceipt[]> {
+    async write(rows: ReceiptRow[]): Promise<Written> {
       if (rows.length === 0) {
-        return [];
+        return { inserted: [], refused: new Map() };
       }
       const outcome = await batcher.add(rows);
       if (!outcome.ok) {
         throw outcome.err;
       }
-      return outcome.inserted;
+      return outcome;
     },
   };
 }
@@ -192,10 +206,12 @@ export function createIntake(deps: IntakeDeps): Intake {
     async accept({ source, messageType, items }) {
       const valid = new Map<string, ReceiptRow>();
       const rejected: RejectedRow[] = [];
+      const locations = new Map<string, string | null>();
       let duplicatesInBatch = 0;
       for (const item of items) {
+        // Validation first: it bounds the depth, so the stringify below cannot overflow.
         const result = normalizeReceipt(messageType, item.raw);
-        const bodyJson = JSON.stringify(item.raw) ?? String(item.raw);
+        const bodyJson = result.ok ? JSON.stringify(item.raw) : rejectedText(item.raw);
         const unstorable = result.ok ? unstorableJson(bodyJson) : null;
         if (!result.ok || unstorable !== null) {
           rejected.push({
@@ -212,6 +228,7 @@ export function createIntake(deps: IntakeDeps): Intake {
           duplicatesInBatch++;
           continue;
         }
+        locations.set(r.dedupKey, item.location ?? null);
         valid.set(r.dedupKey, {
           dedupKey: r.dedupKey,
           messageType: r.messageType,
@@ -227,11 +244,29 @@ export function createIntake(deps: IntakeDeps): Intake {
       if (rejected.length > 0) {
         await reject(rejected);
       }
-      const inserted = await committer.write([...valid.values()]);
+      const { inserted, refused } = await committer.write([...valid.values()]);
       const receiptIds = inserted.map((r) => r.id);
+      // Rows PostgreSQL refused although they passed validation: quarantined with its reason.
+      const refusedRows: RejectedRow[] = [];
+      for (const [key, reason] of refused) {
+        const row = valid.get(key);
+        if (row && row.source === source) {
+          refusedRows.push({
+            source,
+            messageType,
+            raw: row.bodyJson,
+            reason,
+            location: locations.get(key) ?? null,
+          });
+        }
+      }
+      if (refusedRows.length > 0) {
+        await reject(refusedRows);
+        rejected.push(...refusedRows);
+      }
 
       const accepted = inserted.filter((r) => r.inserted).length;
-      const duplicates = valid.size - accepted + duplicatesInBatch;
+      const duplicates = valid.size - refusedRows.length - accepted + duplicatesInBatch;
       metrics.receipts.inc({ source, type: messageType, outcome: "accepted" }, accepted);
       metrics.receipts.inc({ source, type: messageType, outcome: "duplicate" }, duplicates);
       metrics.receipts.inc({ source, type: messageType, outcome: "rejected" }, rejected.length);

@@ -22,8 +22,9 @@ import type { RedisConnection } from "../infra/redis.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../ops/metrics.js";
 import { countUnprocessed } from "../store/receipts/reads.js";
+import { applyIsolated } from "./isolate.js";
 import { QUEUE_NAMES, parseJob } from "./jobs.js";
-import { applyReceipts, type PersistResult } from "./persist.js";
+import type { PersistResult } from "./persist.js";
 
 /** Receipts per applyReceipts transaction, at most (several jobs' worth). */
 export const BATCH_MAX_RECEIPTS = 1000;
@@ -65,13 +66,14 @@ export function createPersistWorker(deps: PersistWorkerDeps) {
   let worker: Worker | undefined;
 
   // Each item is one job's ids; the whole batch is one applyReceipts transaction whose result
-  // every job of the batch shares (see the file header).
+  // every job of the batch shares (see the file header). A receipt PostgreSQL refuses is
+  // dead-lettered alone; its batch-mates are applied (isolate.ts).
   const batcher = createBatcher<readonly number[], PersistResult>({
     maxWeight: BATCH_MAX_RECEIPTS,
     weigh: (ids) => ids.length,
     maxWaitMs: BATCH_WAIT_MS,
     run: async (jobs) => {
-      const result = await applyReceipts(pool, jobs.flat());
+      const result = await applyIsolated(pool, jobs.flat());
       return jobs.map(() => result);
     },
   });
@@ -90,7 +92,7 @@ export function createPersistWorker(deps: PersistWorkerDeps) {
           const ids = parsed.data.receiptIds;
           const started = Date.now();
           const alone = job.attemptsMade > 0;
-          const result = alone ? await applyReceipts(pool, ids) : await batcher.add(ids);
+          const result = alone ? await applyIsolated(pool, ids) : await batcher.add(ids);
           const skipped = result.skipped === 0 ? [] : skippedOf(ids, result.skippedIds);
           if (skipped.length > 0 && (await countUnprocessed(pool, skipped)) > 0) {
             // Another worker holds them (or rolled back): try again shortly rather than trust it.

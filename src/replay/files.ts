@@ -8,21 +8,22 @@
  * then one bad record saying where the damage is; the run goes on with the next file.
  */
 import { createReadStream, type ReadStream } from "node:fs";
-import { open, readdir, stat } from "node:fs/promises";
-import { basename, dirname, join, resolve } from "node:path";
-import { Readable, pipeline } from "node:stream";
-import { StringDecoder } from "node:string_decoder";
+import { open, readdir, realpath, stat } from "node:fs/promises";
+import { basename, dirname, join, resolve, sep } from "node:path";
+import type { Readable } from "node:stream";
 import { createGunzip } from "node:zlib";
 
-import split2 from "split2";
-
+import { describeJsonError } from "../domain/envelope.js";
+import { rejectedText } from "../domain/json.js";
+import { refuseUnsafeElements } from "../domain/jsonText.js";
 import { ConfigError } from "../errors.js";
+import { DecompressionBombError, decompressionLimit, splitLines } from "./bounded.js";
 import { detectFormat, isReplayableName, SNIFF_BYTES, type ArchiveFormat } from "./formats.js";
 import { JsonDocumentReader, JsonSyntaxError } from "./jsonStream.js";
 import { badRecord, expandValue, isMnsMessage, type ReplayRecord } from "./records.js";
 import { MnsXmlReader, XmlElementTooLargeError } from "./xmlStream.js";
 
-/** An NDJSON line longer than this stops the file (split2's maxLength): memory stays bounded. */
+/** An NDJSON line longer than this (bytes) is reported and skipped: memory stays bounded. */
 export const MAX_LINE_CHARS = 64 * 1024 * 1024;
 
 export interface ReplayFile {
@@ -55,7 +56,13 @@ export async function collectFiles(paths: readonly string[]): Promise<CollectedF
     }
   };
 
-  async function walk(dir: string, segments: string[]): Promise<void> {
+  /** Whether a symbolic link's target lies inside the named tree `root` (a real path). */
+  const inside = async (full: string, root: string) => {
+    const target = await realpath(full).catch(() => null);
+    return target !== null && (target === root || target.startsWith(root + sep));
+  };
+
+  async function walk(dir: string, segments: string[], root: string): Promise<void> {
     const entries = await readdir(dir, { withFileTypes: true });
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const entry of entries) {
@@ -65,13 +72,18 @@ export async function collectFiles(paths: readonly string[]): Promise<CollectedF
       const full = join(dir, entry.name);
       let isFile = entry.isFile();
       if (entry.isSymbolicLink()) {
+        // Never out of the named tree (a link to /etc/passwd must not end up in the database).
+        if (!(await inside(full, root))) {
+          ignored.push(full);
+          continue;
+        }
         isFile = await stat(full).then(
           (s) => s.isFile(),
           () => false,
         );
       }
       if (entry.isDirectory()) {
-        await walk(full, [entry.name, ...segments]);
+        await walk(full, [entry.name, ...segments], root);
       } else if (isFile) {
         if (isReplayableName(entry.name)) {
           add(full, (await stat(full)).size, [entry.name, ...segments]);
@@ -92,7 +104,7 @@ export async function collectFiles(paths: readonly string[]): Promise<CollectedF
       );
     });
     if (info.isDirectory()) {
-      await walk(path, [basename(path)]);
+      await walk(path, [basename(path)], await realpath(path));
     } else {
       add(path, info.size, [basename(path), basename(dirname(path))]);
     }
@@ -121,10 +133,16 @@ interface OpenedFile {
 
 function openFile(path: string, gz: boolean, raw: ReadStream): OpenedFile {
   let damage: Error | undefined;
-  const source: Readable = gz ? raw.pipe(createGunzip()) : raw;
+  let source: Readable = raw;
   if (gz) {
-    // pipe() does not forward errors: a read error of the file ends the gunzip stream too.
-    raw.on("error", (err) => source.destroy(err));
+    // Streamed and capped: a bomb errors out of `limit` like damaged data (bounded.ts). pipe()
+    // does not forward errors: a read or gunzip error ends the last stream too.
+    const gunzip = createGunzip();
+    const limit = decompressionLimit(() => raw.bytesRead);
+    source = raw.pipe(gunzip).pipe(limit);
+    raw.on("error", (err) => limit.destroy(err));
+    gunzip.on("error", (err) => limit.destroy(err));
+    limit.once("close", () => gunzip.destroy());
   }
   async function* chunks(): AsyncGenerator<Buffer> {
     try {
@@ -132,16 +150,21 @@ function openFile(path: string, gz: boolean, raw: ReadStream): OpenedFile {
         yield chunk as Buffer;
       }
     } catch (err) {
+      if (closed) {
+        return; // closed on purpose (an abort): not damage
+      }
       if (!gz) {
         throw err;
       }
       damage = err as Error;
     }
   }
+  let closed = false;
   return {
     chunks: chunks(),
     damage: () => damage,
     close() {
+      closed = true;
       source.destroy();
       raw.destroy();
     },
@@ -177,14 +200,21 @@ export interface FileReading {
   records: AsyncGenerator<ReplayRecord>;
 }
 
-/** Opens one file for reading; the records are produced as `records` is iterated. */
-export async function readFile(file: ReplayFile): Promise<FileReading> {
+/**
+ * Opens one file for reading; the records are produced as `records` is iterated. `signal`
+ * stops the reading at once, whatever is being read (a bomb, a huge line). Anything a reader
+ * throws becomes one bad record: bad input never stops the run.
+ */
+export async function readFile(file: ReplayFile, signal?: AbortSignal): Promise<FileReading> {
   const gz = await isGzip(file.path);
   const head = await readHead(file.path, gz);
   const format = detectFormat(file.path, head.text, head.complete);
   const raw = createReadStream(file.path, { highWaterMark: 64 * 1024 });
   const opened = openFile(file.path, gz, raw);
   const at = (line: number) => `${file.path}:${line}`;
+
+  const stop = () => opened.close();
+  signal?.addEventListener("abort", stop, { once: true });
 
   async function* records(): AsyncGenerator<ReplayRecord> {
     try {
@@ -195,9 +225,19 @@ export async function readFile(file: ReplayFile): Promise<FileReading> {
             ? jsonRecords(opened, at)
             : xmlRecords(opened, at);
       for await (const r of read) {
+        if (signal?.aborted) {
+          return; // what comes after an abort is the stream cut short, not the file
+        }
         yield* r.records;
       }
+    } catch (err) {
+      if (signal?.aborted) {
+        return;
+      }
+      const reason = `reading stopped (${err instanceof Error ? err.message : String(err)}); the rest of the file was skipped`;
+      yield badRecord("", reason, at(0));
     } finally {
+      signal?.removeEventListener("abort", stop);
       opened.close();
     }
   }
@@ -217,8 +257,10 @@ function damageRecord(damage: Error, line: number, raw: string, location: string
     records: [
       badRecord(
         raw,
-        `gzip data is truncated or corrupt (${damage.message}) at line ${line}; ` +
-          "the receipts before it were kept",
+        damage instanceof DecompressionBombError
+          ? `gzip data ${damage.message} at line ${line}; the receipts before it were kept`
+          : `gzip data is truncated or corrupt (${damage.message}) at line ${line}; ` +
+              "the receipts before it were kept",
         location,
       ),
     ],
@@ -230,52 +272,34 @@ async function* ndjsonRecords(
   opened: OpenedFile,
   at: (line: number) => string,
 ): AsyncGenerator<LineRecords> {
-  const lines = split2({ maxLength: MAX_LINE_CHARS });
-  pipeline(Readable.from(opened.chunks), lines, () => {});
   let n = 0;
-  // A line that is not JSON is held back one line: if it is the last one and the gzip data is
-  // damaged, it is the unfinished line and goes into the damage report instead.
+  // A bad line is held back one line: if it is the last one and the gzip data broke there, it
+  // is reported as the damage instead.
   let held: { line: number; raw: string; record: LineRecords } | undefined;
-  try {
-    for await (const raw of lines as AsyncIterable<string>) {
-      n++;
-      if (held) {
-        yield held.record;
-        held = undefined;
-      }
-      const text = (n === 1 ? raw.replace(/^\uFEFF/, "") : raw).trim();
-      if (text === "") {
-        continue;
-      }
-      let value: unknown;
-      try {
-        value = JSON.parse(text) as unknown;
-      } catch (err) {
-        const reason = `line is not valid JSON (${(err as Error).message})`;
-        held = { line: n, raw, record: { line: n, records: [badRecord(raw, reason, at(n))] } };
-        continue;
-      }
-      yield { line: n, records: expandValue(value, at(n)) };
-    }
-  } catch (err) {
-    // split2's maxLength: the rest of the file cannot be split into lines with bounded memory.
-    if ((err as Error).message !== "maximum buffer reached") {
-      throw err;
-    }
+  for await (const line of splitLines(opened.chunks, MAX_LINE_CHARS)) {
+    n = line.n;
     if (held) {
       yield held.record;
+      held = undefined;
     }
-    yield {
-      line: n + 1,
-      records: [
-        badRecord(
-          "",
-          `line ${n + 1} is longer than ${MAX_LINE_CHARS} characters; the rest of the file was skipped`,
-          at(n + 1),
-        ),
-      ],
-    };
-    return;
+    if (line.kind === "bad") {
+      yield { line: n, records: [badRecord(line.raw, line.reason, at(n))] };
+      continue;
+    }
+    const raw = line.text;
+    const text = (n === 1 ? raw.replace(/^\uFEFF/, "") : raw).trim();
+    if (text === "") {
+      continue;
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(text) as unknown;
+    } catch (err) {
+      const reason = `line is not valid JSON (${describeJsonError(err)})`;
+      held = { line: n, raw, record: { line: n, records: [badRecord(raw, reason, at(n))] } };
+      continue;
+    }
+    yield { line: n, records: expandValue(refuseUnsafeElements(text, value), at(n)) };
   }
   const damage = opened.damage();
   if (damage) {
@@ -287,13 +311,33 @@ async function* ndjsonRecords(
   }
 }
 
+/** Strict streaming UTF-8: bytes that are not UTF-8 stop the file with one bad record. */
+function utf8Stream() {
+  const decoder = new TextDecoder("utf-8", { fatal: true });
+  return {
+    write: (chunk: Buffer) => decoder.decode(chunk, { stream: true }),
+    end: () => decoder.decode(),
+  };
+}
+
+const notUtf8 = (line: number, at: (line: number) => string): LineRecords => ({
+  line,
+  records: [
+    badRecord(
+      "",
+      `not valid UTF-8 text at line ${line}; the rest of the file was skipped`,
+      at(line),
+    ),
+  ],
+});
+
 /** JSON documents, element by element. A syntax error ends the file (JSON cannot be resynchronised). */
 async function* jsonRecords(
   opened: OpenedFile,
   at: (line: number) => string,
 ): AsyncGenerator<LineRecords> {
   const reader = new JsonDocumentReader();
-  const decoder = new StringDecoder("utf8");
+  const decoder = utf8Stream();
   const emit = (values: ReturnType<JsonDocumentReader["write"]>): LineRecords[] =>
     values.map((v) => ({ line: v.line, records: expandValue(v.value, at(v.line)) }));
   try {
@@ -309,6 +353,13 @@ async function* jsonRecords(
     }
     yield* emit(reader.end());
   } catch (err) {
+    if (
+      err instanceof TypeError &&
+      (err as { code?: unknown }).code === "ERR_ENCODING_INVALID_ENCODED_DATA"
+    ) {
+      yield notUtf8(reader.currentLine, at);
+      return;
+    }
     if (!(err instanceof JsonSyntaxError)) {
       throw err;
     }
@@ -331,7 +382,7 @@ async function* xmlRecords(
   at: (line: number) => string,
 ): AsyncGenerator<LineRecords> {
   const reader = new MnsXmlReader();
-  const decoder = new StringDecoder("utf8");
+  const decoder = utf8Stream();
   const emit = (items: ReturnType<MnsXmlReader["write"]>): LineRecords[] =>
     items.map((item) => {
       if (item.kind === "error") {
@@ -341,7 +392,7 @@ async function* xmlRecords(
         return {
           line: item.line,
           records: [
-            badRecord(JSON.stringify(item.value), "<Message> has no <MessageBody>", at(item.line)),
+            badRecord(rejectedText(item.value), "<Message> has no <MessageBody>", at(item.line)),
           ],
         };
       }
@@ -360,6 +411,13 @@ async function* xmlRecords(
     }
     yield* emit(reader.end());
   } catch (err) {
+    if (
+      err instanceof TypeError &&
+      (err as { code?: unknown }).code === "ERR_ENCODING_INVALID_ENCODED_DATA"
+    ) {
+      yield notUtf8(reader.currentLine, at);
+      return;
+    }
     if (!(err instanceof XmlElementTooLargeError)) {
       throw err;
     }

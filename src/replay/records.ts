@@ -5,7 +5,7 @@
  * records: arrays give their items, MNS messages their decoded Base64 body. Pure.
  */
 import { decodeMnsBody } from "../domain/envelope.js";
-import { isPlainObject, ownValue, type JsonObject } from "../domain/json.js";
+import { isPlainObject, ownValue, rejectedText, type JsonObject } from "../domain/json.js";
 
 export interface ReceiptRecord {
   kind: "receipt";
@@ -114,9 +114,7 @@ export function expandValue(value: unknown, location: string): ReplayRecord[] {
   const one = (v: unknown, nested: boolean) => {
     if (Array.isArray(v)) {
       if (nested) {
-        out.push(
-          badRecord(JSON.stringify(v), "an array inside an array is not a receipt", location),
-        );
+        out.push(badRecord(rejectedText(v), "an array inside an array is not a receipt", location));
         return;
       }
       for (const item of v) {

@@ -16,11 +16,13 @@ import pLimit, { type LimitFunction } from "p-limit";
 import type pg from "pg";
 
 import { inferMessageType } from "../domain/envelope.js";
+import { rejectedText, UnparsableItem } from "../domain/json.js";
 import { normalizeReceipt } from "../domain/receipt.js";
 import { AppError, coerceError } from "../errors.js";
 import { sleep } from "../infra/sleep.js";
 import type { Intake, IntakeItem, IntakeResult } from "../pipeline/intake.js";
-import { applyReceipts, type PersistResult } from "../pipeline/persist.js";
+import { applyIsolated } from "../pipeline/isolate.js";
+import type { PersistResult } from "../pipeline/persist.js";
 import { isTransactionConflict } from "../store/pgErrors.js";
 import { unprocessedIds } from "../store/receipts/reads.js";
 import type { RejectedRow } from "../store/rejectedReceipts/insert.js";
@@ -147,7 +149,7 @@ const FILE_SYSCALLS = new Set(["open", "read", "stat", "lstat", "fstat", "close"
 async function applyWithRetry(pool: pg.Pool, ids: readonly number[]): Promise<PersistResult> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await applyReceipts(pool, ids);
+      return await applyIsolated(pool, ids);
     } catch (err) {
       if (attempt >= 5 || !isTransactionConflict(err)) {
         throw err;
@@ -277,11 +279,23 @@ export async function runReplay(
       await addBad({ source: "replay", messageType: type, raw, reason, location });
       return;
     }
+    if (record.raw instanceof UnparsableItem) {
+      // Refused as text already (a number JSON.parse rounds): its own reason, whatever its type.
+      const { text, reason } = record.raw;
+      await addBad({
+        source: "replay",
+        messageType: type,
+        raw: text,
+        reason,
+        location: record.location,
+      });
+      return;
+    }
     if (type === null) {
       await addBad({
         source: "replay",
         messageType: null,
-        raw: JSON.stringify(record.raw) ?? String(record.raw),
+        raw: rejectedText(record.raw),
         reason: UNKNOWN_TYPE_REASON,
         location: record.location,
       });
@@ -319,7 +333,7 @@ export async function runReplay(
       }
       const fileType = typeFromPath(file.nameSegments);
       try {
-        const reading = await readFile(file);
+        const reading = await readFile(file, options.signal);
         current = { file: file.path, bytesRead: reading.bytesRead };
         for await (const record of reading.records) {
           await addRecord(record, fileType);

@@ -52,14 +52,27 @@ function countLines(text: string, from = 0, to = text.length): number {
   return n;
 }
 
+/** MNS never sends these; inside a <Message> they could define entities the parser expands. */
+const DECLARATION = /<!(?:DOCTYPE|ENTITY)/i;
+
 export function parseMessageElement(element: string): JsonObject | string {
+  if (DECLARATION.test(element)) {
+    return "malformed XML: a DOCTYPE or entity declaration inside <Message> is refused (entities are never expanded)";
+  }
   const valid = XMLValidator.validate(element);
   if (valid !== true) {
     return `malformed XML: ${valid.err.msg}`;
   }
-  const parsed = (element.includes("&#") ? parserWithCharRefs : parser).parse(element) as {
-    Message?: unknown;
-  };
+  let parsed: { Message?: unknown };
+  try {
+    parsed = (element.includes("&#") ? parserWithCharRefs : parser).parse(element) as {
+      Message?: unknown;
+    };
+  } catch (err) {
+    // fast-xml-parser throws on a DOCTYPE / entity declaration inside the element (it never
+    // expands them): this message is refused, the next one read.
+    return `malformed XML: ${err instanceof Error ? err.message : String(err)}`;
+  }
   const message = parsed.Message;
   if (typeof message !== "object" || message === null || Array.isArray(message)) {
     return "<Message> has no child elements (no <MessageBody>)";

@@ -7,7 +7,14 @@
  */
 import { z } from "zod";
 
-import { FORBIDDEN_KEYS, findShapeProblem, isPlainObject } from "../domain/json.js";
+import { describeJsonError } from "../domain/envelope.js";
+import {
+  describeShapeProblem,
+  FORBIDDEN_KEYS,
+  findShapeProblem,
+  isPlainObject,
+} from "../domain/json.js";
+import { receiptYearProblem } from "../domain/time.js";
 
 /** The documented content types; others are stored as sent and answered like any turn. */
 export const SMART_CALL_CONTENT_TYPES = [
@@ -97,14 +104,14 @@ export function readCallbackParams(req: CallbackRequest): ReadParamsResult {
       try {
         parsed = JSON.parse(req.body);
       } catch (err) {
-        return { ok: false, reason: `body is not valid JSON: ${(err as Error).message}` };
+        return { ok: false, reason: `body is not valid JSON: ${describeJsonError(err)}` };
       }
       if (!isPlainObject(parsed)) {
         return { ok: false, reason: "a JSON body must be an object of callback parameters" };
       }
       const problem = findShapeProblem(parsed);
       if (problem) {
-        return { ok: false, reason: `body has a ${problem.kind} at ${problem.path}` };
+        return { ok: false, reason: `body: ${describeShapeProblem(problem)}` };
       }
       Object.assign(fromBody, parsed);
     } else {
@@ -160,7 +167,15 @@ const envelopeSchema = z.object({
       // The doc says milliseconds; a 10-digit value can only be seconds.
       return n < 1e11 ? n * 1000 : n;
     })
-    .refine((ms) => ms > 0 && !Number.isNaN(new Date(ms).getTime()), "timestamp is out of range"),
+    .refine((ms) => ms > 0 && !Number.isNaN(new Date(ms).getTime()), "timestamp is out of range")
+    // Year 275760 is a valid Date but no turn time: the same range as receipt times (time.ts).
+    .refine(
+      (ms) => Number.isNaN(new Date(ms).getTime()) || receiptYearProblem(new Date(ms)) === null,
+      {
+        error: (iss) =>
+          `timestamp is out of range (${receiptYearProblem(new Date(Number(iss.input))) ?? "?"})`,
+      },
+    ),
   content_type: requiredText("content_type", 64).refine(
     (s) => /^[A-Za-z0-9_.-]+$/.test(s),
     "content_type must be a word such as normal, mute, timebreak, dtmf, parallel_transfer",
@@ -207,7 +222,7 @@ function decodeContent(
     try {
       value = JSON.parse(raw);
     } catch (err) {
-      return { ok: false, reason: `content is not valid JSON: ${(err as Error).message}` };
+      return { ok: false, reason: `content is not valid JSON: ${describeJsonError(err)}` };
     }
   }
   if (!isPlainObject(value)) {
@@ -215,7 +230,7 @@ function decodeContent(
   }
   const problem = findShapeProblem(value);
   if (problem) {
-    return { ok: false, reason: `content has a ${problem.kind} at ${problem.path}` };
+    return { ok: false, reason: `content: ${describeShapeProblem(problem)}` };
   }
   return { ok: true, value };
 }
@@ -230,15 +245,11 @@ export function parseCallback(params: Record<string, unknown>): CallbackParseRes
   if (!content.ok) {
     return content;
   }
-  // PostgreSQL text and jsonb cannot hold U+0000.
-  if (
-    JSON.stringify(params).includes("\\u0000") ||
-    JSON.stringify(content.value).includes("\\u0000")
-  ) {
-    return {
-      ok: false,
-      reason: "contains a NUL character (\\u0000), which PostgreSQL cannot store",
-    };
+  // Every parameter (form and query ones too): PostgreSQL text and jsonb cannot hold U+0000 or
+  // a lone surrogate, and such a turn must be refused here, not fail as a storage error.
+  const bad = findShapeProblem(params);
+  if (bad) {
+    return { ok: false, reason: describeShapeProblem(bad) };
   }
   const c = content.value;
   const { call_id: callId, timestamp: timestampMs, content_type: contentType } = env.data;

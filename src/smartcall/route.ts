@@ -14,11 +14,17 @@ import { performance } from "node:perf_hooks";
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 
+import { decodeUtf8 } from "../domain/jsonText.js";
 import type { Logger } from "../logger.js";
 import { requestToken, tokenMatches } from "../sources/http/pushRoute.js";
 import type { RejectedRow } from "../store/rejectedReceipts/insert.js";
 import { failureReply, successReply } from "./answer.js";
-import { parseCallback, queryWithoutToken, readCallbackParams } from "./callback.js";
+import {
+  parseCallback,
+  queryWithoutToken,
+  readCallbackParams,
+  type ReadParamsResult,
+} from "./callback.js";
 import type { SmartCallMetrics } from "./metrics.js";
 import type { SmartCallService } from "./service.js";
 
@@ -42,7 +48,7 @@ export function registerSmartCallRoute(app: FastifyInstance, deps: SmartCallRout
   // type, so that form, JSON and unknown encodings are parsed here and a bad one kept verbatim.
   void app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
-    scope.addContentTypeParser("*", { parseAs: "string" }, (_req, body, done) => done(null, body));
+    scope.addContentTypeParser("*", { parseAs: "buffer" }, (_req, body, done) => done(null, body));
     // The deadline runs from the request's arrival, not from the end of body parsing.
     scope.addHook("onRequest", (req, _reply, done) => {
       arrivals.set(req, performance.now());
@@ -62,9 +68,13 @@ export function registerSmartCallRoute(app: FastifyInstance, deps: SmartCallRout
     }
     const [path = "", search = ""] = splitUrl(req.url);
     const query = queryWithoutToken(search);
-    const body = typeof req.body === "string" ? req.body : "";
+    // Strict UTF-8: bytes that are not are refused, not silently turned into U+FFFD.
+    const decoded = decodeUtf8(Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0));
+    const body = decoded.ok ? decoded.text : "";
     const contentType = req.headers["content-type"];
-    const read = readCallbackParams({ contentType, body, query });
+    const read: ReadParamsResult = decoded.ok
+      ? readCallbackParams({ contentType, body, query })
+      : { ok: false, reason: `body is ${decoded.reason}` };
     const parsed = read.ok ? parseCallback(read.params) : read;
     if (!parsed.ok) {
       deps.metrics.callbacks.inc({ answered_by: "none", outcome: "invalid" });

@@ -31,8 +31,12 @@ export function isTransactionConflict(err: unknown): boolean {
   return code !== undefined && TRANSACTION_CONFLICT_CODES.has(code);
 }
 
-/** PostgreSQL answered, and refused a value: the data is at fault, not the database. */
-export function isDataError(err: unknown): boolean {
+/**
+ * PostgreSQL answered, and refused a value: the data is at fault, not the database (class 22
+ * data exception, 23 integrity constraint, 54 program limit such as an index row too large).
+ * Anything else (refused connection, 57P01 shutdown, 08xxx, 53xxx, 40001) must not condemn it.
+ */
+export function isDataError(err: unknown): err is Error & { code: string } {
   const code = sqlState(err);
   return code !== undefined && DATA_ERROR_CLASSES.has(code.slice(0, 2));
 }

@@ -10,6 +10,7 @@ import { buildApp, type App, type AppOptions } from "../../src/app.js";
 import type { Role } from "../../src/app/roles.js";
 import { loadConfig } from "../../src/config.js";
 import { createLogger } from "../../src/logger.js";
+import { recordSuiteLog, registerSuiteSecrets } from "./suiteLogs.js";
 
 export interface TestApp {
   app: App;
@@ -35,14 +36,26 @@ export async function startTestApp(opts: {
     LOG_LEVEL: "debug",
     ...opts.env,
   });
+  // No log line of the whole run may carry these (test/global-setup.ts greps for them).
+  registerSuiteSecrets([
+    opts.env?.VMS_PUSH_TOKEN,
+    opts.env?.VMS_ADMIN_TOKEN,
+    opts.env?.ALIBABA_CLOUD_ACCESS_KEY_SECRET,
+  ]);
   let buffer = "";
   const destination = new Writable({
     write(chunk: Buffer, _enc, cb) {
-      buffer += chunk.toString();
+      const text = chunk.toString();
+      buffer += text;
+      recordSuiteLog(text);
       cb();
     },
   });
-  const logger = createLogger({ level: config.log.level, destination });
+  const logger = createLogger({
+    level: config.log.level,
+    redactNumbers: config.log.redactNumbers,
+    destination,
+  });
   const app = await buildApp(config, {
     role: opts.role ?? "all",
     logger,

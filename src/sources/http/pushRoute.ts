@@ -3,7 +3,8 @@
  * intake outcomes and errors become status codes here and nowhere else.
  *
  *   200 {"code":0,"msg":"接收成功"}  every receipt durable (or quarantined as invalid); test push
- *   400  body not JSON / not an object or array (raw body quarantined)
+ *   400  body not UTF-8 JSON / not an object or array (raw body quarantined with the reason;
+ *        bytes that are not UTF-8 are kept as `base64:` + their Base64)
  *   401  push token configured and missing or wrong
  *   404  unknown message type
  *   413  body over the limit (fastify's bodyLimit)
@@ -13,7 +14,8 @@ import { createHash, timingSafeEqual } from "node:crypto";
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 
-import { parsePushBody } from "../../domain/envelope.js";
+import { parsePushBody, type EnvelopeResult } from "../../domain/envelope.js";
+import { decodeUtf8 } from "../../domain/jsonText.js";
 import { KNOWN_MESSAGE_TYPES } from "../../domain/schemas.js";
 import { StorageUnavailableError } from "../../errors.js";
 import type { Logger } from "../../logger.js";
@@ -48,11 +50,12 @@ export function requestToken(req: FastifyRequest): unknown {
 export function registerPushRoutes(app: FastifyInstance, deps: PushRouteDeps): void {
   const known = new Set<string>(KNOWN_MESSAGE_TYPES);
 
-  // A scope of its own: take every body as text whatever its content type (Alibaba's is not
-  // documented), so that an unparsable body can be kept verbatim in rejected_receipts.
+  // A scope of its own: take every body as bytes whatever its content type (Alibaba's is not
+  // documented), so that an unparsable body can be kept verbatim in rejected_receipts and bytes
+  // that are not UTF-8 are refused rather than silently turned into U+FFFD (fastify's "string").
   void app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
-    scope.addContentTypeParser("*", { parseAs: "string" }, (_req, body, done) => done(null, body));
+    scope.addContentTypeParser("*", { parseAs: "buffer" }, (_req, body, done) => done(null, body));
 
     scope.post<{ Params: { messageType: string } }>("/push/:messageType", async (req, reply) => {
       const started = process.hrtime.bigint();
@@ -83,8 +86,12 @@ export function registerPushRoutes(app: FastifyInstance, deps: PushRouteDeps): v
       });
       return 404;
     }
-    const text = typeof req.body === "string" ? req.body : "";
-    const parsed = parsePushBody(text);
+    const bytes = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    const decoded = decodeUtf8(bytes);
+    const text = decoded.ok ? decoded.text : `base64:${bytes.toString("base64")}`;
+    const parsed: EnvelopeResult = decoded.ok
+      ? parsePushBody(text)
+      : { kind: "invalid", reason: `push body is ${decoded.reason}` };
     try {
       if (parsed.kind === "test") {
         deps.logger.info({ messageType }, "console test push received");
@@ -102,7 +109,7 @@ export function registerPushRoutes(app: FastifyInstance, deps: PushRouteDeps): v
           },
         ]);
         deps.logger.warn(
-          { messageType, reason: parsed.reason, bytes: text.length },
+          { messageType, reason: parsed.reason, bytes: bytes.length },
           "push body rejected",
         );
         void reply.code(400).send({ code: 400, msg: parsed.reason });

@@ -48,7 +48,8 @@ export function buildHttpServer(deps: HttpServerDeps): FastifyInstance {
   app.setErrorHandler((err: Error & { statusCode?: number }, req, reply) => {
     const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
     if (status >= 500) {
-      deps.logger.error({ err, url: req.url }, "request failed");
+      // The route pattern, never req.url: its query string carries the push token.
+      deps.logger.error({ err, method: req.method, route: req.routeOptions.url }, "request failed");
     }
     return reply.code(status).send({ code: status, msg: err.message });
   });

@@ -6,6 +6,7 @@ import { createHash } from "node:crypto";
 
 import type pg from "pg";
 
+import { storableText } from "../../domain/json.js";
 import type { ReceiptSource } from "../receipts/insert.js";
 
 export interface RejectedRow {
@@ -38,11 +39,11 @@ export async function insertRejected(
     values: [
       rows.map((r) => rejectionFingerprint(r)),
       rows.map((r) => r.source),
-      rows.map((r) => r.messageType),
-      // text cannot hold NUL either; keep it visible instead of failing the insert.
-      rows.map((r) => r.raw.replaceAll("\u0000", "\\u0000")),
-      rows.map((r) => r.reason),
-      rows.map((r) => r.location),
+      rows.map((r) => (r.messageType === null ? null : storableText(r.messageType))),
+      // text cannot hold NUL (nor a lone surrogate): keep them visible instead of failing.
+      rows.map((r) => storableText(r.raw)),
+      rows.map((r) => storableText(r.reason)),
+      rows.map((r) => (r.location === null ? null : storableText(r.location))),
     ],
   });
   return res.rowCount ?? 0;
