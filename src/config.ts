@@ -1,5 +1,5 @@
 /**
- * The one configuration loader. Every environment variable of CONTRACT §3 is read here and
+ * The one configuration loader. Every environment variable of the README's "Configuration" is read here and
  * nowhere else (tests and drizzle.config.ts excepted). `loadConfig` is pure over the `env`
  * it is given, reports every bad variable at once, and never echoes a secret's value.
  */
@@ -8,7 +8,7 @@ import { z } from "zod";
 import { HOUR, SECOND } from "./domain/time.js";
 import { ConfigError } from "./errors.js";
 
-/** Actions a SmartCall callback may answer (reference §1.6). */
+/** Actions a SmartCall callback may answer (docs/alibaba.md §1.6). */
 export const SMART_CALL_ACTIONS = [
   "play",
   "break",

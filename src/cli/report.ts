@@ -1,6 +1,6 @@
 /**
  * `voice-receipts report <name> [arg] [--from D] [--to D] [--format table|csv|json]`
- * (CONTRACT §6). Every argument is checked before connecting (bad usage exits 2 with a message);
+ * (README "Reports"). Every argument is checked before connecting (bad usage exits 2 with a message);
  * the rows come from the SQL report views, the output goes to stdout.
  */
 import { loadConfig } from "../config.js";

@@ -1,5 +1,5 @@
 /**
- * The reports of `voice-receipts report` (CONTRACT §6). Each one is a query over the SQL views
+ * The reports of `voice-receipts report` (README "Reports"). Each one is a query over the SQL views
  * and functions of migrations/0002_report_views.sql, so psql gives the same numbers; README
  * ("Reports") shows every query.
  */

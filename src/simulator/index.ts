@@ -1,4 +1,4 @@
-/** The built-in Alibaba Cloud simulator (CONTRACT §7). */
+/** The built-in Alibaba Cloud simulator (README "Commands", `simulate`). */
 export { startSimulator, type Simulator, type SimulatorOptions } from "./server.js";
 export type { SimulatorControl, QueueOptions, SimulatorSettings } from "./control.js";
 export type { SimCounters } from "./counters.js";

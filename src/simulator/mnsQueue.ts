@@ -1,5 +1,5 @@
 /**
- * One MNS queue (mns-wire-protocol §5): visibility timeout with redelivery, one valid receipt
+ * One MNS queue (docs/alibaba.md §11.5): visibility timeout with redelivery, one valid receipt
  * handle per message (the latest, until NextVisibleTime), DequeueCount / FirstDequeueTime,
  * delay, priority, retention, and long-poll waiters woken as soon as a message is visible.
  * Pure state: the REST layer (mns.ts) turns results into XML.

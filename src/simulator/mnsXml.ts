@@ -1,4 +1,4 @@
-/** Request parsing and response rendering for the MNS REST API (mns-wire-protocol §2.2). */
+/** Request parsing and response rendering for the MNS REST API (docs/alibaba.md §11.2). */
 import type { ServerResponse } from "node:http";
 
 import {

@@ -1,6 +1,6 @@
 /**
  * Smart voice interaction (SmartCall) conversations, played against a callback endpoint the way
- * the platform does (reference §1.6; 智能语音交互呼出回调HTTP接口): one POST per recognised turn —
+ * the platform does (docs/alibaba.md §1.6; 智能语音交互呼出回调HTTP接口): one POST per recognised turn —
  * form-encoded by default, `content` a JSON string — waiting for each answer before the next
  * turn, carrying the answered `dynamic_id` into the next callback, and stopping at `hangup`.
  *

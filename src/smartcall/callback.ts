@@ -1,5 +1,5 @@
 /**
- * The SmartCall ASR callback request (reference §1.6; 智能语音交互呼出回调HTTP接口): parameters
+ * The SmartCall ASR callback request (docs/alibaba.md §1.6; 智能语音交互呼出回调HTTP接口): parameters
  * `call_id`, `timestamp` (epoch ms), `content_type` and `content`, a JSON string. The wire
  * encoding is not documented (the doc's only sample is a query string), so a form-urlencoded
  * body, a JSON body and the query string are all read; a body parameter wins over the same one

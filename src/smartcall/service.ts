@@ -1,6 +1,6 @@
 /**
  * Answers one SmartCall turn within the deadline (VMS_SMART_CALL_DEADLINE_MS), asking in order
- * the business webhook, the rules file and the default action (CONTRACT §8), and stores the turn
+ * the business webhook, the rules file and the default action (README "Smart voice interaction callbacks"), and stores the turn
  * with what was answered, by whom and why.
  *
  * Time budget, measured from the callback's arrival:

@@ -4,7 +4,7 @@ import { createTestDatabase, type TestDatabase } from "../helpers/db.js";
 import { createPool } from "../../src/store/db.js";
 import { migrationsUpToDate, runMigrations } from "../../src/store/migrate.js";
 
-/** CONTRACT §6: required columns per table. */
+/** Required columns per table (README "Database"). */
 const REQUIRED: Record<string, string[]> = {
   receipts: ["id", "dedup_key", "message_type", "source", "call_id", "body", "received_at"],
   calls: [

@@ -1,5 +1,5 @@
 /**
- * POST /push/:messageType — Alibaba's HTTP batch push (CONTRACT §4). This is the HTTP edge:
+ * POST /push/:messageType — Alibaba's HTTP batch push (README "Receiving HTTP pushes"). This is the HTTP edge:
  * intake outcomes and errors become status codes here and nowhere else.
  *
  *   200 {"code":0,"msg":"接收成功"}  every receipt durable (or quarantined as invalid); test push
