@@ -236,3 +236,15 @@ describe("docs/architecture.md rules", () => {
     expect(violations(parts, (t) => !(t === "app.ts" || t.startsWith("app/")))).toEqual([]);
   });
 });
+
+describe("the README's layout", () => {
+  it("lists every folder of src/", () => {
+    const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+    const layout = readme.slice(readme.indexOf("Layout, by pipeline stage"));
+    const folders = [...new Set(graph.map((m) => path.posix.dirname(m.file)))]
+      .filter((d) => d !== ".")
+      .map((d) => `src/${d}/`);
+    expect(folders.length).toBeGreaterThan(15);
+    expect(folders.filter((d) => !layout.includes(d))).toEqual([]);
+  });
+});
