@@ -1,6 +1,6 @@
 /**
- * The one configuration loader. Every environment variable of the README's "Configuration" is read here and
- * nowhere else (tests and drizzle.config.ts excepted). `loadConfig` is pure over the `env`
+ * The one configuration loader. Every environment variable of the README's "Configuration" is read
+ * here and nowhere else (tests and drizzle.config.ts excepted). `loadConfig` is pure over the `env`
  * it is given, reports every bad variable at once, and never echoes a secret's value.
  */
 import { z } from "zod";

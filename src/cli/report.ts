@@ -1,7 +1,7 @@
 /**
- * `voice-receipts report <name> [arg] [--from D] [--to D] [--format table|csv|json]`
- * (README "Reports"). Every argument is checked before connecting (bad usage exits 2 with a message);
- * the rows come from the SQL report views, the output goes to stdout.
+ * `voice-receipts report <name> [arg] [--from D] [--to D] [--format table|csv|json]` (README
+ * "Reports"). Every argument is checked before connecting (bad usage exits 2 with a message); the
+ * rows come from the SQL report views, the output goes to stdout.
  */
 import { loadConfig } from "../config.js";
 import { createPool } from "../store/db.js";

@@ -1,7 +1,7 @@
 /**
- * `voice-receipts simulate [--port P]` (README "Commands"): serve the simulated Alibaba Cloud account
- * until SIGTERM/SIGINT. It accepts ALIBABA_CLOUD_ACCESS_KEY_ID/SECRET when set, otherwise it
- * generates a pair and prints it; the queues of VMS_MNS_QUEUES (or one default queue per known
+ * `voice-receipts simulate [--port P]` (README "Commands"): serve the simulated Alibaba Cloud
+ * account until SIGTERM/SIGINT. It accepts ALIBABA_CLOUD_ACCESS_KEY_ID/SECRET when set, otherwise
+ * it generates a pair and prints it; the queues of VMS_MNS_QUEUES (or one default queue per known
  * receipt type) exist in it.
  */
 import { loadConfig } from "../config.js";

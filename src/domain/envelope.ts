@@ -21,8 +21,8 @@ function parseJson(text: string): { ok: true; value: unknown } | { ok: false; re
 }
 
 /**
- * The console's "save and test" push is `{"json":"test-content"}` (docs/alibaba.md §3). Recognised as
- * an object whose only key is `json` with a string value, so a changed test text still counts as
+ * The console's "save and test" push is `{"json":"test-content"}` (docs/alibaba.md §3). Recognised
+ * as an object whose only key is `json` with a string value, so a changed test text still counts as
  * a test rather than being stored as a receipt.
  */
 export function isTestPush(value: unknown): boolean {

@@ -246,7 +246,7 @@ function voiceRecordReport(body: JsonObject): Parts {
     body,
   };
   // Only the identity goes to `calls`: the CDR columns come from VoiceReport (and reconcile);
-  // recording receipts are known to disagree with it (200005 beside ANSWERED, docs/alibaba.md §1.4).
+  // recording receipts can disagree with it (200005 beside ANSWERED, docs/alibaba.md §1.4).
   const call: CallPatch = { ...emptyPatch(callId, "outbound", "record"), eventTime, outId };
   const dedupKey = recordingKey(callId, recordFile);
   return {

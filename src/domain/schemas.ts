@@ -1,7 +1,7 @@
 /**
  * Wire shapes of the receipt types (docs/alibaba.md §1.2–1.4), as zod schemas. They are loose
- * (`z.looseObject`): unknown fields pass through untouched, because Alibaba adds fields per
- * product and over time and docs/alibaba.md §1.1 says to keep them. Every field is `string | number |
+ * (`z.looseObject`): unknown fields pass through untouched, because Alibaba adds fields per product
+ * and over time and docs/alibaba.md §1.1 says to keep them. Every field is `string | number |
  * null`: docs say String, payloads send numbers (§1.2). Formats (times, integers) are checked by
  * the coercers in fields.ts, which can name the problem more precisely than a schema.
  */

@@ -1,7 +1,7 @@
 /**
  * Alibaba's receipt times are `yyyy-MM-dd HH:mm:ss` with no zone; they are Beijing local time
- * (Asia/Shanghai, UTC+8, no daylight saving since 1991), see docs/alibaba.md §1.5. We convert with a
- * fixed offset instead of Intl/tz data: it is exact for every date the service can produce and
+ * (Asia/Shanghai, UTC+8, no daylight saving since 1991), see docs/alibaba.md §1.5. We convert with
+ * a fixed offset instead of Intl/tz data: it is exact for every date the service can produce and
  * keeps this module pure and independent of the host's time zone and ICU build.
  */
 
