@@ -42,11 +42,13 @@ export { THROTTLING_CODE } from "./callDetailApi.js";
 export { generateAccountCredentials } from "./ids.js";
 export {
   generateDialogue,
-  playSmartCall,
-  smartCallParams,
   type DialogueContentType,
   type DialogueOptions,
   type DialogueTurn,
+} from "./dialogue.js";
+export {
+  playSmartCall,
+  smartCallParams,
   type PlaySmartCallOptions,
   type SmartCallEncoding,
   type SmartCallExchange,
