@@ -248,3 +248,19 @@ describe("the README's layout", () => {
     expect(folders.filter((d) => !layout.includes(d))).toEqual([]);
   });
 });
+
+describe("files you can read in one sitting", () => {
+  it("every file of src/ over 300 lines says why in its header", () => {
+    const unexplained = graph
+      .filter((m) => m.text.split("\n").length > 301)
+      .filter(
+        (m) =>
+          !(
+            m.text.startsWith("/**") &&
+            m.text.slice(0, m.text.indexOf("*/")).includes("Over 300 lines")
+          ),
+      )
+      .map((m) => m.file);
+    expect(unexplained).toEqual([]);
+  });
+});
