@@ -178,7 +178,7 @@ async function reconcileJobBytes(
 
 /**
  * The anchor of bytes per queued receipt: the usual design, one waiting BullMQ job per receipt
- * carrying the receipt itself (reference §1.3 measured 1,060 B for a 392-byte receipt).
+ * carrying the receipt itself (docs/benchmarks.md, R2: 1,060 B measured for a 392-byte receipt).
  */
 async function oneJobPerReceiptBytes(receipts: readonly Receipt[]): Promise<number> {
   const all = await weighJobs(

@@ -15,7 +15,7 @@
  * shared machine interference only ever slows a round down). CPU per receipt (worker,
  * PostgreSQL, Redis) is read from /proc over the drains. Everything is dropped at the end.
  *
- * Target (2 cores, reference §8 T4): ratio ≥ 0.25×.
+ * Target (2 cores, docs/benchmarks.md, T4): ratio ≥ 0.25×.
  */
 import { randomInt } from "node:crypto";
 import os from "node:os";

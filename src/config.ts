@@ -1,7 +1,10 @@
 /**
- * The one configuration loader. Every environment variable of CONTRACT §3 is read here and
- * nowhere else (tests and drizzle.config.ts excepted). `loadConfig` is pure over the `env`
+ * The one configuration loader. Every environment variable of the README's "Configuration" is read
+ * here and nowhere else (tests and drizzle.config.ts excepted). `loadConfig` is pure over the `env`
  * it is given, reports every bad variable at once, and never echoes a secret's value.
+ *
+ * Over 300 lines on purpose: each variable's validation, its place in `Config`, its secrets and
+ * its redacted description sit in one file, so adding a variable touches one file.
  */
 import { resolve as resolvePath } from "node:path";
 
@@ -10,7 +13,7 @@ import { z } from "zod";
 import { HOUR, SECOND } from "./domain/time.js";
 import { ConfigError } from "./errors.js";
 
-/** Actions a SmartCall callback may answer (reference §1.6). */
+/** Actions a SmartCall callback may answer (docs/alibaba.md §1.6). */
 export const SMART_CALL_ACTIONS = [
   "play",
   "break",

@@ -1,5 +1,5 @@
 /**
- * Resolves PostgreSQL and Redis once per test run, in this order (DEVELOPERS.md):
+ * Resolves PostgreSQL and Redis once per test run, in this order (README "Development"):
  *   1. DATABASE_URL / REDIS_URL from the environment,
  *   2. the local defaults (127.0.0.1:5432 trust auth, 127.0.0.1:6379),
  *   3. testcontainers (machines with Docker),

@@ -1,6 +1,6 @@
 /**
  * Signed RPC calls to Alibaba Cloud POP APIs (dybaseapi, dyvmsapi) through the official
- * `@alicloud/openapi-client` (ACS3-HMAC-SHA256, reference §10). Failures become typed errors:
+ * `@alicloud/openapi-client` (ACS3-HMAC-SHA256, docs/alibaba.md §10). Failures become typed errors:
  * throttling → RateLimitedError, 5xx / network / timeout → UpstreamError, other 4xx →
  * AlibabaApiError (not retryable). Messages never contain the AccessKey secret or STS token.
  */

@@ -1,5 +1,5 @@
 /**
- * Every command of CONTRACT §2, with --help. Each action lives in its own module and is
+ * Every command of the README's "Commands", with --help. Each action lives in its own module and is
  * imported lazily so that `--help` stays fast and commands do not load each other's deps.
  */
 import { Command, InvalidArgumentError, Option } from "commander";

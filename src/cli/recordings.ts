@@ -1,7 +1,7 @@
 /**
  * `voice-receipts recordings fetch [--since D] [--call ID]` and `recordings get <call_id>
  * [-o FILE]`. Only the option parsing is loaded with the program; the work is in
- * src/recordings/commands.ts, imported when a subcommand runs.
+ * src/cli/recordingsWork.ts, imported when a subcommand runs.
  */
 import { Command, InvalidArgumentError } from "commander";
 
@@ -26,7 +26,7 @@ export function recordingsCommand(): Command {
     .option("--since <date>", "only recordings received at or after this date (UTC)", parseSince)
     .option("--call <call_id>", "only the recordings of this call")
     .action(async (opts: { since?: Date; call?: string }) => {
-      const { fetchCommand } = await import("../recordings/commands.js");
+      const { fetchCommand } = await import("./recordingsWork.js");
       await fetchCommand(opts);
     });
   recordings
@@ -35,7 +35,7 @@ export function recordingsCommand(): Command {
     .argument("<call_id>", "the call whose recording to read")
     .option("-o, --output <file>", "write here instead of stdout")
     .action(async (callId: string, opts: { output?: string }) => {
-      const { getCommand } = await import("../recordings/commands.js");
+      const { getCommand } = await import("./recordingsWork.js");
       await getCommand(callId, opts);
     });
   return recordings;

@@ -1,8 +1,9 @@
 /**
  * `voice-receipts replay <file|dir>... [--type T] [--no-reconcile] [--apply|--no-apply|--wait]`
- * (CONTRACT §5). Builds what it needs itself (configuration, PostgreSQL pool, the intake, and
- * for --no-apply/--wait a Redis producer connection and the BullMQ queue), applies pending
- * migrations like `run` does, replays, prints one summary line on stdout, and closes everything.
+ * (README "Replaying archives"). Builds what it needs itself (configuration, PostgreSQL pool, the
+ * intake, and for --no-apply/--wait a Redis producer connection and the BullMQ queue), applies
+ * pending migrations like `run` does, replays, prints one summary line on stdout, and closes
+ * everything.
  */
 import { configSecrets, loadConfig } from "../config.js";
 import { AppError, ConfigError, StorageUnavailableError } from "../errors.js";

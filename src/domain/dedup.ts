@@ -1,7 +1,7 @@
 /**
  * Dedup keys. The same receipt can arrive through MNS, HTTP push (re-pushed after a timeout) and
  * replay, with numbers as strings in one and JSON numbers in another and keys in any order
- * (reference §3 "回执消息不保证幂等性"). The key is derived from the receipt's natural identity, never
+ * (docs/alibaba.md §3 "回执消息不保证幂等性"). The key is derived from the receipt's natural identity, never
  * from the raw bytes, so all those deliveries collapse into one `receipts` row.
  *
  * Format: "r" + 64 lowercase hex chars of sha256(identity), 65 chars in all. The key is also the
@@ -112,7 +112,7 @@ function isDropped(v: unknown): boolean {
 /**
  * Canonical JSON of a receipt body: object keys sorted recursively, numbers and numeric strings
  * rendered as the same decimal text (8, "8", "8.0" → "8"), empty/whitespace strings and nulls in
- * objects dropped (they mean "absent", CONTRACT §6). Meant for hashing, not for storing.
+ * objects dropped (they mean "absent", docs/alibaba.md §7). Meant for hashing, not for storing.
  */
 export function canonicalJson(body: unknown): string {
   return JSON.stringify(canonicalValue(body)) ?? "null";

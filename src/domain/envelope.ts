@@ -1,5 +1,5 @@
 /**
- * The envelopes receipts arrive in (reference §2.4, §3, §7.1): an HTTP push body (JSON array;
+ * The envelopes receipts arrive in (docs/alibaba.md §2.4, §3, §7): an HTTP push body (JSON array;
  * the console's test push is a lone object), an MNS MessageBody (Base64 of UTF-8 JSON, one
  * object; arrays accepted defensively), and for replay, guessing a receipt's type from its fields.
  */
@@ -48,8 +48,8 @@ function parseJson(text: string): { ok: true; value: unknown } | { ok: false; re
 }
 
 /**
- * The console's "save and test" push is `{"json":"test-content"}` (reference §3). Recognised as
- * an object whose only key is `json` with a string value, so a changed test text still counts as
+ * The console's "save and test" push is `{"json":"test-content"}` (docs/alibaba.md §3). Recognised
+ * as an object whose only key is `json` with a string value, so a changed test text still counts as
  * a test rather than being stored as a receipt.
  */
 export function isTestPush(value: unknown): boolean {
@@ -136,7 +136,7 @@ function has(obj: Record<string, unknown>, key: string): boolean {
 }
 
 /**
- * Guesses the type of a receipt that came without one (replay, CONTRACT §5):
+ * Guesses the type of a receipt that came without one (replay, README "Replaying archives"):
  * record_file → VoiceRecordReport; status_time or biz_id → VoiceCallReport; call_id with
  * end_time, duration or status_msg → VoiceReport; otherwise null (the caller must be told).
  */

@@ -1,7 +1,7 @@
 /**
  * Coercers for receipt field values. Alibaba documents every field as String but sends some as
  * JSON numbers (`"duration": "8"` beside `"b_duration": 8`), and uses "" for "absent"
- * (reference §1.2, §7.2). Each coercer maps those wire forms to one typed value or a reason.
+ * (docs/alibaba.md §1.2). Each coercer maps those wire forms to one typed value or a reason.
  */
 import { describeJsonType } from "./json.js";
 import { parseBeijingTime, receiptYearProblem } from "./time.js";
@@ -20,7 +20,7 @@ export function quoteValue(value: unknown): string {
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
-/** null, undefined, "" and whitespace-only strings all mean "absent" (CONTRACT §6). */
+/** null, undefined, "" and whitespace-only strings all mean "absent" (docs/alibaba.md §7). */
 export function isAbsent(value: unknown): boolean {
   return (
     value === undefined || value === null || (typeof value === "string" && value.trim() === "")
@@ -141,7 +141,7 @@ export function coerceTime(value: unknown, field: string): FieldResult<Date | nu
 const HANGUP_DIRECTIONS: ReadonlyMap<string, string> = new Map([
   ["用户", "user"],
   ["机器", "machine"],
-  // Robot (SAAS) docs call the machine side 机器人 (reference §5, HangupDirection 1=机器人).
+  // Robot (SAAS) docs call the machine side 机器人 (docs/alibaba.md §5, HangupDirection 1=机器人).
   ["机器人", "machine"],
   ["user", "user"],
   ["machine", "machine"],

@@ -2,6 +2,9 @@
  * normalizeReceipt: one raw receipt (as parsed from JSON) → the rows it contributes to
  * `receipts`, `calls`, `call_events` and `recordings`, or a human-readable reason to quarantine it.
  * Pure: no I/O, no clock; the same input always gives the same output (and the same dedup key).
+ *
+ * Over 300 lines: one normaliser per receipt type over shared field helpers, read together to
+ * compare what each type contributes to which table.
  */
 import type { z } from "zod";
 
@@ -234,7 +237,7 @@ function voiceRecordReport(body: JsonObject): Parts {
     body,
   };
   // Only the identity goes to `calls`: the CDR columns come from VoiceReport (and reconcile);
-  // recording receipts are known to disagree with it (200005 beside ANSWERED, reference §6.3).
+  // recording receipts can disagree with it (200005 beside ANSWERED, docs/alibaba.md §1.4).
   const call: CallPatch = { ...emptyPatch(callId, "outbound", "record"), eventTime, outId };
   const dedupKey = recordingKey(callId, recordFile);
   return {

@@ -1,8 +1,8 @@
 /**
- * Wire shapes of the receipt types (reference §1.2–1.4), as zod schemas. They are loose
- * (`z.looseObject`): unknown fields pass through untouched, because Alibaba adds fields per
- * product and over time and CONTRACT §1 says they are kept. Every field is `string | number |
- * null`: docs say String, payloads send numbers (§7.2). Formats (times, integers) are checked by
+ * Wire shapes of the receipt types (docs/alibaba.md §1.2–1.4), as zod schemas. They are loose
+ * (`z.looseObject`): unknown fields pass through untouched, because Alibaba adds fields per product
+ * and over time and docs/alibaba.md §1.1 says to keep them. Every field is `string | number |
+ * null`: docs say String, payloads send numbers (§1.2). Formats (times, integers) are checked by
  * the coercers in fields.ts, which can name the problem more precisely than a schema.
  *
  * Lengths: values PostgreSQL indexes (keys, out_id, status_code, dtmf, record_file) are bounded
@@ -131,7 +131,7 @@ export const VoiceCallReportOutboundSchema = z.looseObject({
   ...voiceCallReportCommon,
 });
 
-/** 呼叫中间状态消息, inbound (呼入): biz_id replaces call_id (reference §1.3). */
+/** 呼叫中间状态消息, inbound (呼入): biz_id replaces call_id (docs/alibaba.md §1.3). */
 export const VoiceCallReportInboundSchema = z.looseObject({
   call_id: noKey,
   biz_id: key,

@@ -1,7 +1,7 @@
 /**
- * Status codes as data (reference §6). Meanings are the Chinese texts of the docs, kept verbatim
- * because operators compare them with the console. Reports read the same tables through SQL
- * views, so keep them in step with the migrations when codes are added.
+ * Status codes as data (docs/alibaba.md §6). Meanings are the Chinese texts of the docs, kept
+ * verbatim because operators compare them with the console. Reports read the same tables through
+ * SQL views, so keep them in step with the migrations when codes are added.
  */
 
 type CodeTable = Readonly<Record<string, string>>;

@@ -1,7 +1,7 @@
 /**
  * Alibaba's receipt times are `yyyy-MM-dd HH:mm:ss` with no zone; they are Beijing local time
- * (Asia/Shanghai, UTC+8, no daylight saving since 1991), see reference §7.2. We convert with a
- * fixed offset instead of Intl/tz data: it is exact for every date the service can produce and
+ * (Asia/Shanghai, UTC+8, no daylight saving since 1991), see docs/alibaba.md §1.5. We convert with
+ * a fixed offset instead of Intl/tz data: it is exact for every date the service can produce and
  * keeps this module pure and independent of the host's time zone and ICU build.
  */
 
@@ -150,7 +150,7 @@ export function formatBeijingTime(date: Date): string {
 
 /**
  * Epoch ms of 00:00 Beijing time on the day containing `date`. QueryCallDetailByCallId wants a
- * QueryDate on the call's Beijing day (reference §7.7); reports group by it.
+ * QueryDate on the call's Beijing day (docs/alibaba.md §4.1); reports group by it.
  */
 export function beijingDay(date: Date): number {
   const t = beijingParts(date).getTime();

@@ -19,6 +19,7 @@ import type pg from "pg";
 import type { Config } from "../config.js";
 import { createBatcher } from "../infra/batcher.js";
 import type { RedisConnection } from "../infra/redis.js";
+import { logWorkerFailures } from "../infra/workerEvents.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../ops/metrics.js";
 import { countUnprocessed } from "../store/receipts/reads.js";
@@ -137,12 +138,7 @@ export function createPersistWorker(deps: PersistWorkerDeps) {
           maxStalledCount: 3,
         },
       );
-      worker.on("failed", (job, err) => {
-        logger.warn({ jobId: job?.id, attempt: job?.attemptsMade, err }, "persist job failed");
-      });
-      worker.on("error", (err) => {
-        logger.error({ err }, "persist worker error");
-      });
+      logWorkerFailures(worker, logger, "persist");
     },
     async stop() {
       await worker?.close();

@@ -1,5 +1,5 @@
 /**
- * Pure handling of QueryCallDetailByCallId answers (reference §4.2): decode `Data` (a JSON
+ * Pure handling of QueryCallDetailByCallId answers (docs/alibaba.md §4.2): decode `Data` (a JSON
  * *string*, "" when nothing matched), read the fields we map to `calls` columns, and compare
  * them with what the receipts said. No I/O, no clock.
  */
@@ -32,7 +32,7 @@ function parseObject(text: string): JsonObject | undefined {
 /**
  * `Data` of a response body. Accepts the documented JSON string and, defensively, an object
  * (some SDKs decode it). The documentation's own example separates members with full-width
- * commas `，` (reference §4.2); a string that only parses after replacing those is accepted.
+ * commas `，` (docs/alibaba.md §4.2); a string that only parses after replacing those is accepted.
  */
 export function decodeDetailData(data: unknown): DecodedData {
   if (data === undefined || data === null) {

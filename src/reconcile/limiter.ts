@@ -6,7 +6,7 @@
  *
  * Why not BullMQ's `limiter` option: it is a *fixed* window (a counter that expires), so a burst
  * at the end of one window and another at the start of the next are both allowed: measured here,
- * 149 job starts in one sliding second with `{ max: 100, duration: 1000 }` (perf §1.4). The
+ * 149 job starts in one sliding second with `{ max: 100, duration: 1000 }` (BullMQ 6.7.0). The
  * account limit of QueryCallDetailByCallId is per sliding second; going over means throttling
  * errors, and each throttled request still counts against the quota. Its limit also applies to
  * job starts, not to the HTTP calls inside a job (a job may try several ProdIds).

@@ -1,6 +1,6 @@
 /**
  * Choosing the ProdId. QueryCallDetailByCallId only answers when ProdId matches the product the
- * call was made with (reference §4.1), and nothing in a receipt names the product. So we try
+ * call was made with (docs/alibaba.md §4.1), and nothing in a receipt names the product. So we try
  * VMS_RECONCILE_PROD_IDS in order and learn, per kind of call, which one answered: calls of a
  * business share an out_id scheme (`ALICOM_SMART_SAAS^…` for robot tasks, `order-…`, `code…`),
  * so the out_id prefix is the key. What is learnt lives in one Redis hash that every process
@@ -8,7 +8,7 @@
  */
 import type { RedisConnection } from "../infra/redis.js";
 
-/** Robot (smart outbound) task calls: `ALICOM_SMART_SAAS^<task>^<id>` (reference §5). */
+/** Robot (smart outbound) task calls: `ALICOM_SMART_SAAS^<task>^<id>` (docs/alibaba.md §5). */
 export const SAAS_PREFIX = "ALICOM_SMART_SAAS^";
 
 /** A kind is trusted once it has this many answers and this share went to one ProdId. */

@@ -7,6 +7,7 @@
 import { DelayedError, UnrecoverableError, Worker, type Job } from "bullmq";
 
 import type { RedisConnection } from "../infra/redis.js";
+import { logWorkerFailures } from "../infra/workerEvents.js";
 import type { Logger } from "../logger.js";
 import { QUEUE_NAMES, parseJob } from "../pipeline/jobs.js";
 import { LimiterAbortedError } from "./limiter.js";
@@ -85,11 +86,6 @@ export function createReconcileWorker(o: ReconcileWorkerOptions): Worker {
       maxStalledCount: 5,
     },
   );
-  worker.on("failed", (job, err) => {
-    logger.warn({ jobId: job?.id, attempt: job?.attemptsMade, err }, "reconcile job failed");
-  });
-  worker.on("error", (err) => {
-    logger.error({ err }, "reconcile worker error");
-  });
+  logWorkerFailures(worker, logger, "reconcile");
   return worker;
 }

@@ -1,7 +1,8 @@
 /**
- * Pure rules of `replay` (CONTRACT §5): which archive format a file is in, which message type its
- * name implies, and which files a directory walk picks up. No I/O here; the readers in
- * `files.ts` feed these functions the file name and the first bytes of the (decompressed) text.
+ * Pure rules of `replay` (README "Replaying archives"): which archive format a file is in, which
+ * message type its name implies, and which files a directory walk picks up. No I/O here; the
+ * readers in `files.ts` feed these functions the file name and the first bytes of the
+ * (decompressed) text.
  */
 import { basename } from "node:path";
 

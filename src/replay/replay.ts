@@ -11,6 +11,9 @@
  *   applyReceipts, right after it is durable (no daemon needed);
  * - `queue`: persist jobs are queued and the persist workers of a running daemon apply them;
  * - `wait`: as `queue`, then wait until the workers have processed every replayed receipt.
+ *
+ * Over 300 lines: runReplay is one pipeline (read, batch, accept, apply or queue, wait) whose
+ * stages share its counters and its first-failure stop; the summary it fills is defined here too.
  */
 import pLimit, { type LimitFunction } from "p-limit";
 import type pg from "pg";

@@ -1,8 +1,8 @@
 /**
- * dyvmsapi `QueryCallDetailByCallId` (reference §4): `Data` is a JSON *string*, `""` until the
- * detail lag after the call's end has passed and whenever ProdId or QueryDate (ms, must fall on
- * the call's Beijing day) do not match. Above the QPS limit in any sliding second it answers
- * HTTP 400 `Throttling.User` (our assumption: the real code is unconfirmed, reference §4.3).
+ * dyvmsapi `QueryCallDetailByCallId` (docs/alibaba.md §4): `Data` is a JSON *string*, `""` until
+ * the detail lag after the call's end has passed and whenever ProdId or QueryDate (ms, must fall on
+ * the call's Beijing day) do not match. Above the QPS limit in any sliding second it answers HTTP
+ * 400 `Throttling.User` (our assumption: the real code is unconfirmed, docs/alibaba.md §4.3).
  */
 import { performance } from "node:perf_hooks";
 

@@ -5,7 +5,9 @@
  */
 import { createRng, type Rng } from "./random.js";
 
-/** ProdIds per reference §4.1; inbound calls have no documented ProdId and no detail record. */
+/**
+ * ProdIds per docs/alibaba.md §4.1; inbound calls have no documented ProdId and no detail record.
+ */
 export const PRODUCTS = {
   voice: { prodId: "11000000300006", api: "SingleCallByVoice" },
   verification: { prodId: "11010000138001", api: "SingleCallByTts" },

@@ -32,7 +32,7 @@ export class FaultBox {
 
   /**
    * Make each request to `target` fail with `fault` with probability `rate` (0 turns it off),
-   * after any queued faults: "20% 5xx" whatever the request rate (reference §8.4 F4).
+   * after any queued faults: "20% 5xx" whatever the request rate (fault F4 of docs/reliability.md).
    */
   setFailureRate(target: FaultTarget, fault: Fault, rate: number, random = Math.random): void {
     if (rate > 0) {

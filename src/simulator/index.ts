@@ -1,4 +1,4 @@
-/** The built-in Alibaba Cloud simulator (CONTRACT §7). */
+/** The built-in Alibaba Cloud simulator (README "Commands", `simulate`). */
 export { startSimulator, type Simulator, type SimulatorOptions } from "./server.js";
 export type { SimulatorControl, QueueOptions, SimulatorSettings } from "./control.js";
 export type { SimCounters } from "./counters.js";
@@ -42,11 +42,13 @@ export { THROTTLING_CODE } from "./callDetailApi.js";
 export { generateAccountCredentials } from "./ids.js";
 export {
   generateDialogue,
-  playSmartCall,
-  smartCallParams,
   type DialogueContentType,
   type DialogueOptions,
   type DialogueTurn,
+} from "./dialogue.js";
+export {
+  playSmartCall,
+  smartCallParams,
   type PlaySmartCallOptions,
   type SmartCallEncoding,
   type SmartCallExchange,

@@ -1,5 +1,5 @@
 /**
- * The MNS queue REST API on the simulator's port (mns-wire-protocol §2–5): signed requests,
+ * The MNS queue REST API on the simulator's port (docs/alibaba.md §11.2–11.5): signed requests,
  * queue CRUD, (batch) send / receive with long polling / delete, change visibility.
  */
 import { createHash } from "node:crypto";

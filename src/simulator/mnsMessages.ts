@@ -1,5 +1,5 @@
 /**
- * Message operations on `/queues/{q}/messages` (mns-wire-protocol §2.2): (batch) send,
+ * Message operations on `/queues/{q}/messages` (docs/alibaba.md §11.2): (batch) send,
  * (batch) receive with long polling, peek, (batch) delete, change visibility.
  */
 import type { SimCounters } from "./counters.js";

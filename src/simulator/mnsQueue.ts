@@ -1,8 +1,11 @@
 /**
- * One MNS queue (mns-wire-protocol §5): visibility timeout with redelivery, one valid receipt
+ * One MNS queue (docs/alibaba.md §11.5): visibility timeout with redelivery, one valid receipt
  * handle per message (the latest, until NextVisibleTime), DequeueCount / FirstDequeueTime,
  * delay, priority, retention, and long-poll waiters woken as soon as a message is visible.
  * Pure state: the REST layer (mns.ts) turns results into XML.
+ *
+ * Over 300 lines: one class whose state (messages, their current receipt handles, waiting polls)
+ * every operation touches; splitting it would spread one invariant over several files.
  */
 import { createHash } from "node:crypto";
 

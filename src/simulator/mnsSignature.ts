@@ -1,5 +1,5 @@
 /**
- * MNS request signature V2 (mns-wire-protocol §3): HMAC-SHA1 over verb, Content-MD5,
+ * MNS request signature V2 (docs/alibaba.md §11.3): HMAC-SHA1 over verb, Content-MD5,
  * Content-Type, Date, the sorted `x-mns-*` headers and the raw request target. STS callers add a
  * `security-token` header that is not signed; it is checked against the token we issued.
  */

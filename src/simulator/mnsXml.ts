@@ -1,4 +1,4 @@
-/** Request parsing and response rendering for the MNS REST API (mns-wire-protocol §2.2). */
+/** Request parsing and response rendering for the MNS REST API (docs/alibaba.md §11.2). */
 import type { ServerResponse } from "node:http";
 
 import {
@@ -93,24 +93,20 @@ export function errorReply(
 }
 
 export function messageNodes(m: MessageView): XmlNode[] {
-  const nodes: XmlNode[] = [["MessageId", m.messageId]];
-  if (m.receiptHandle !== undefined) {
-    nodes.push(["ReceiptHandle", m.receiptHandle]);
-  }
-  nodes.push(
+  // A received message has a handle and a next visible time; a peeked one has neither.
+  const received = m.receiptHandle !== undefined;
+  const nodes: (XmlNode | false)[] = [
+    ["MessageId", m.messageId],
+    received && ["ReceiptHandle", m.receiptHandle ?? ""],
     ["MessageBodyMD5", m.bodyMd5],
     ["MessageBody", m.body],
     ["EnqueueTime", m.enqueueTime],
-  );
-  if (m.receiptHandle !== undefined) {
-    nodes.push(["NextVisibleTime", m.nextVisibleTime]);
-  }
-  nodes.push(
+    received && ["NextVisibleTime", m.nextVisibleTime],
     ["FirstDequeueTime", m.firstDequeueTime],
     ["DequeueCount", m.dequeueCount],
     ["Priority", m.priority],
-  );
-  return nodes;
+  ];
+  return nodes.filter((n): n is XmlNode => n !== false);
 }
 
 export function queueAttributeNodes(q: MnsQueue): XmlNode[] {

@@ -1,12 +1,12 @@
 /**
- * Alibaba's HTTP batch push (reference §3): POST a JSON array of receipts; the push counts as
+ * Alibaba's HTTP batch push (docs/alibaba.md §3): POST a JSON array of receipts; the push counts as
  * received only on HTTP 200 with a JSON body whose `code` is a number ("系统仅校验返回值的code是否为数字").
  * After a failure it tries again on a schedule (docs: 1 min, 5 min, 10 min, then gives up).
  */
 import { Agent, request } from "undici";
 
 export const DEFAULT_RETRY_DELAYS_MS = [60_000, 300_000, 600_000] as const;
-/** The platform waits 700 ms for an answer (reference §3). */
+/** The platform waits 700 ms for an answer (docs/alibaba.md §3). */
 export const DEFAULT_PUSH_TIMEOUT_MS = 700;
 
 export interface PushClientOptions {

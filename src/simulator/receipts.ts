@@ -1,5 +1,5 @@
 /**
- * Receipts of a generated call as Alibaba sends them (reference §1.2–1.4): snake_case fields,
+ * Receipts of a generated call as Alibaba sends them (docs/alibaba.md §1.2–1.4): snake_case fields,
  * `yyyy-MM-dd HH:mm:ss` Beijing times, `""` for absent times, numbers sometimes as JSON numbers,
  * Chinese texts, and occasionally fields nobody documented. Plus the QueryCallDetailByCallId
  * record (§4.2) and helpers to duplicate / reorder deliveries.
@@ -144,7 +144,7 @@ export function receiptsForCall(call: SimCall): Receipt[] {
   return out;
 }
 
-/** The decoded `Data` object QueryCallDetailByCallId answers for a call (reference §4.2). */
+/** The decoded `Data` object QueryCallDetailByCallId answers for a call (docs/alibaba.md §4.2). */
 export interface CallDetail {
   callId: string;
   caller: string;

@@ -1,7 +1,8 @@
 /**
- * POP (RPC) request signatures as checked by the simulated dybaseapi / dyvmsapi endpoints:
- * V3 `ACS3-HMAC-SHA256` in the Authorization header (what @alicloud/openapi-client 0.4.x sends,
- * reference §10), and the older V1 `Signature=` query parameter (HMAC-SHA1) for other clients.
+ * POP (RPC) request signatures as checked by the simulated dybaseapi / dyvmsapi endpoints: V3
+ * `ACS3-HMAC-SHA256` in the Authorization header (what @alicloud/openapi-client 0.4.x sends,
+ * docs/alibaba.md §10), and the older V1 `Signature=` query parameter (HMAC-SHA1) for other
+ * clients.
  */
 import { createHash, createHmac } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";

@@ -1,5 +1,5 @@
 /**
- * dybaseapi `QueryTokenForMnsQueue` (reference §2.2): short-lived STS credentials for reading
+ * dybaseapi `QueryTokenForMnsQueue` (docs/alibaba.md §2.2): short-lived STS credentials for reading
  * the account's receipt queue of one MessageType. ExpireTime is Beijing `yyyy-MM-dd HH:mm:ss`.
  */
 import { KNOWN_MESSAGE_TYPES } from "../domain/schemas.js";

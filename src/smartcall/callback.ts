@@ -1,5 +1,5 @@
 /**
- * The SmartCall ASR callback request (reference §1.6; 智能语音交互呼出回调HTTP接口): parameters
+ * The SmartCall ASR callback request (docs/alibaba.md §1.6; 智能语音交互呼出回调HTTP接口): parameters
  * `call_id`, `timestamp` (epoch ms), `content_type` and `content`, a JSON string. The wire
  * encoding is not documented (the doc's only sample is a query string), so a form-urlencoded
  * body, a JSON body and the query string are all read; a body parameter wins over the same one
@@ -15,6 +15,7 @@ import {
   isPlainObject,
 } from "../domain/json.js";
 import { receiptYearProblem } from "../domain/time.js";
+import type { DialogueTurn } from "../store/dialogueTurns/turns.js";
 
 /** The documented content types; others are stored as sent and answered like any turn. */
 export const SMART_CALL_CONTENT_TYPES = [
@@ -25,26 +26,13 @@ export const SMART_CALL_CONTENT_TYPES = [
   "parallel_transfer",
 ] as const;
 
-/** One parsed callback: a turn of the conversation. */
-export interface SmartCallTurn {
-  callId: string;
+/**
+ * One parsed callback: a turn of the conversation, with the fields its dialogue_turns row
+ * stores (one definition, src/store/dialogueTurns/turns.ts) and the request's timestamp.
+ */
+export interface SmartCallTurn extends DialogueTurn {
   /** The `timestamp` parameter in epoch ms (10-digit values are taken as seconds). */
   timestampMs: number;
-  turnTime: Date;
-  contentType: string;
-  /** `content.role` (e.g. `B`); null when absent (mute, dtmf, timebreak). */
-  role: string | null;
-  identity: string | null;
-  words: string | null;
-  /** `content.dtmf_digits`; `noInputTimeout` when nothing was pressed in time. */
-  dtmf: string | null;
-  beginOffsetMs: number | null;
-  endOffsetMs: number | null;
-  dynamicId: string | null;
-  /** `content` decoded. */
-  content: Record<string, unknown>;
-  /** The parameters exactly as received (`content` still a string when it came as one). */
-  params: Record<string, unknown>;
 }
 
 export type CallbackParseResult = { ok: true; turn: SmartCallTurn } | { ok: false; reason: string };

@@ -3,6 +3,9 @@
  */
 import { Counter, Histogram, type Registry } from "prom-client";
 
+/** Seconds; the answer deadline defaults to 800 ms, so the buckets are finest below 1 s. */
+const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1, 2.5];
+
 export function createSmartCallMetrics(registry: Registry) {
   const registers = [registry];
   return {
@@ -20,14 +23,14 @@ export function createSmartCallMetrics(registry: Registry) {
     answerDuration: new Histogram({
       name: "voice_receipts_smart_call_answer_duration_seconds",
       help: "From a smart-call callback's arrival to its answer (bounded by VMS_SMART_CALL_DEADLINE_MS)",
-      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1, 2.5],
+      buckets: LATENCY_BUCKETS,
       registers,
     }),
     webhookDuration: new Histogram({
       name: "voice_receipts_smart_call_webhook_duration_seconds",
       help: "Business webhook (VMS_SMART_CALL_FORWARD_URL) latency by outcome (ok, no_answer, timeout, http_error, invalid, error)",
       labelNames: ["outcome"] as const,
-      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1, 2.5],
+      buckets: LATENCY_BUCKETS,
       registers,
     }),
     rulesReloads: new Counter({

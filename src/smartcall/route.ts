@@ -1,5 +1,6 @@
 /**
- * POST /smart-call/callback — the SmartCall ASR callback (CONTRACT §4, §8). The HTTP edge:
+ * POST /smart-call/callback — the SmartCall ASR callback (README "Smart voice interaction
+ * callbacks"). The HTTP edge:
  *
  *   200 {"result":"success","msg":"成功","data":{"call_id":…,"action":…,"action_code":…}}
  *       always for a well-formed turn, within VMS_SMART_CALL_DEADLINE_MS — also when the turn

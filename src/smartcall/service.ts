@@ -1,7 +1,7 @@
 /**
- * Answers one SmartCall turn within the deadline (VMS_SMART_CALL_DEADLINE_MS), asking in order
- * the business webhook, the rules file and the default action (CONTRACT §8), and stores the turn
- * with what was answered, by whom and why.
+ * Answers one SmartCall turn within the deadline (VMS_SMART_CALL_DEADLINE_MS), asking in order the
+ * business webhook, the rules file and the default action (README "Smart voice interaction
+ * callbacks"), and stores the turn with what was answered, by whom and why.
  *
  * Time budget, measured from the callback's arrival:
  *   claim    ≤ 20 % of the deadline (≤ 200 ms): store the turn; a retry of an answered turn is
@@ -29,7 +29,8 @@ import type { Logger } from "../logger.js";
 import type { AnswerData } from "./answer.js";
 import type { SmartCallTurn } from "./callback.js";
 import type { SmartCallMetrics } from "./metrics.js";
-import { matchRule, openRules, type RulesSource } from "./rules.js";
+import { matchRule } from "./rules.js";
+import { openRules, type RulesSource } from "./rulesFile.js";
 import {
   claimTurn,
   recordAnswer,

@@ -11,6 +11,7 @@
 import type pg from "pg";
 
 import type { Logger } from "../logger.js";
+import { inTransaction as inPlainTransaction } from "./transaction.js";
 
 export const PARTITIONED_TABLES = ["receipts", "call_events"] as const;
 export type PartitionedTable = (typeof PARTITIONED_TABLES)[number];
@@ -81,20 +82,11 @@ export async function listMonthPartitions(db: pg.Pool | pg.PoolClient): Promise<
 }
 
 /** Runs `fn` in a transaction whose lock waits end after LOCK_TIMEOUT. */
-async function inTransaction<T>(pool: pg.Pool, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
-  try {
-    await client.query("begin");
+function inTransaction<T>(pool: pg.Pool, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+  return inPlainTransaction(pool, async (client) => {
     await client.query(`set local lock_timeout = '${LOCK_TIMEOUT}'`);
-    const result = await fn(client);
-    await client.query("commit");
-    return result;
-  } catch (err) {
-    await client.query("rollback").catch(() => {});
-    throw err;
-  } finally {
-    client.release();
-  }
+    return fn(client);
+  });
 }
 
 export interface EnsureOptions {

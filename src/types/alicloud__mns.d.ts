@@ -1,5 +1,5 @@
 /**
- * Our own typings for `@alicloud/mns` 1.2.0 (CommonJS, no .d.ts; mns-wire-protocol §6).
+ * Our own typings for `@alicloud/mns` 1.2.0 (CommonJS, no .d.ts; docs/alibaba.md §11.6).
  * Every field of a response body is a string. Errors carried in an XML `<Error>` body are thrown
  * as `Error` with `name = "MNS" + Code + "Error"`; other statuses resolve, so check `code`.
  */

@@ -4,7 +4,10 @@ import { createTestDatabase, type TestDatabase } from "../helpers/db.js";
 import { createPool } from "../../src/store/db.js";
 import { migrationsUpToDate, runMigrations } from "../../src/store/migrate.js";
 
-/** CONTRACT §6: required columns per table. */
+/**
+ * The columns users and reports rely on, per table: this list is where they are promised (the
+ * README's "Database" names the tables, src/store/schema.ts defines them).
+ */
 const REQUIRED: Record<string, string[]> = {
   receipts: ["id", "dedup_key", "message_type", "source", "call_id", "body", "received_at"],
   calls: [

@@ -1,7 +1,7 @@
 /**
- * The loss checker (Jepsen's total-queue checker, reference §5.7 / §8.4): what the simulated
- * Alibaba side delivered against what PostgreSQL holds. Every delivered receipt is classified
- * by its dedup key:
+ * The loss checker (Jepsen's total-queue checker; faults and outcomes in docs/reliability.md): what
+ * the simulated Alibaba side delivered against what PostgreSQL holds. Every delivered receipt is
+ * classified by its dedup key:
  *   lost        acknowledged (HTTP 200, MNS delete) but not in `receipts`
  *   recovered   never acknowledged, yet stored (allowed: the ack was lost, not the receipt)
  *   unexpected  stored but never sent

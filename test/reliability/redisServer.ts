@@ -2,7 +2,7 @@
  * A throw-away redis-server of our own (never the shared one) that a fault run may kill -9 and
  * start again on the same port and data directory. AOF with `appendfsync always` by default:
  * the setting the README asks for, under which an acknowledged write survives a process crash
- * (reference §5.2: `everysec` lost 1,125 acknowledged jobs in 1 of 3 kills).
+ * (measured on BullMQ 6.7.0 / Redis 7.0: `everysec` lost 1,125 acknowledged jobs in 1 of 3 kills).
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -46,7 +46,7 @@ export async function startRedisServer(
         opts.appendfsync ?? "always",
         "--save",
         "",
-        // BullMQ needs every key kept (reference §1.4).
+        // BullMQ needs every key kept (BullMQ's production guide: `noeviction`).
         "--maxmemory-policy",
         "noeviction",
       ],

@@ -1,6 +1,6 @@
 /**
- * POST /push/:messageType — Alibaba's HTTP batch push (CONTRACT §4). This is the HTTP edge:
- * intake outcomes and errors become status codes here and nowhere else.
+ * POST /push/:messageType — Alibaba's HTTP batch push (README "Receiving HTTP pushes"). This is the
+ * HTTP edge: intake outcomes and errors become status codes here and nowhere else.
  *
  *   200 {"code":0,"msg":"接收成功"}  every receipt durable (or quarantined as invalid); test push
  *   400  body not UTF-8 JSON / not an object or array (raw body quarantined with the reason;

@@ -38,7 +38,7 @@ export function mnsClientFactory(endpoint: string, waitSeconds: number): MnsClie
         securityToken: creds.securityToken,
         endpoint,
         // The SDK's connectTimeout is a socket-idle timer that would race a 30 s long poll
-        // (mns-wire-protocol §6.4).
+        // (docs/alibaba.md §11.6.4).
         connectTimeout: (waitSeconds + 5) * 1000,
         readTimeout: (waitSeconds + 10) * 1000,
       });

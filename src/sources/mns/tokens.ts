@@ -1,5 +1,5 @@
 /**
- * STS credentials for the MNS queues, from dybaseapi QueryTokenForMnsQueue (reference §2.2).
+ * STS credentials for the MNS queues, from dybaseapi QueryTokenForMnsQueue (docs/alibaba.md §2.2).
  * One cached token per message type; refreshed before its ExpireTime (Beijing time) with a
  * safety margin, and at once when MNS says it is invalid or expired. Concurrent callers share
  * one refresh. The secret and token never leave this module except to the MNS client.

@@ -19,21 +19,26 @@ export type AnsweredBy = (typeof SMART_CALL_ANSWER_SOURCES)[number];
 /** The `data` object answered to a turn (without call_id), as the smart-call service builds it. */
 export type StoredAnswer = { action: string; action_code: string } & Record<string, unknown>;
 
-/** One callback turn, as src/smartcall/callback.ts parses it. */
+/** One callback turn, as src/smartcall/callback.ts parses it (its SmartCallTurn extends this). */
 export interface DialogueTurn {
   callId: string;
   turnTime: Date;
+  /** `content.role` (e.g. `B`); null when absent (mute, dtmf, timebreak). */
   role: string | null;
   contentType: string;
   identity: string | null;
   words: string | null;
+  /** `content.dtmf_digits`; `noInputTimeout` when nothing was pressed in time. */
   dtmf: string | null;
   beginOffsetMs: number | null;
   endOffsetMs: number | null;
   dynamicId: string | null;
   /** `content` decoded. */
   content: Record<string, unknown>;
-  /** The request parameters exactly as received (the push token removed). */
+  /**
+   * The request parameters exactly as received, the push token removed (`content` still a
+   * string when it came as one).
+   */
   params: Record<string, unknown>;
 }
 

@@ -1,5 +1,6 @@
 /**
- * Receipt examples copied verbatim from /work/shared/reference/alibaba-voice-receipts.md §1.
+ * Alibaba's published receipt examples (docs/alibaba.md §1.2–1.4; the D-… keys name their pages
+ * in the sources table there), copied verbatim.
  * Kept as JSON text so the tests parse exactly what Alibaba sends (numbers stay numbers).
  */
 

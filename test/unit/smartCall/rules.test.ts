@@ -9,12 +9,11 @@ import { ConfigError } from "../../../src/errors.js";
 import { createLogger } from "../../../src/logger.js";
 import {
   compileRules,
-  loadRulesOrThrow,
   matchRule,
-  openRules,
   type RuleInput,
   type SmartCallRule,
 } from "../../../src/smartcall/rules.js";
+import { loadRulesOrThrow, openRules } from "../../../src/smartcall/rulesFile.js";
 
 const quiet = createLogger({
   level: "silent",

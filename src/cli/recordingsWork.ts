@@ -16,9 +16,9 @@ import { AppError, ConfigError } from "../errors.js";
 import { createLogger } from "../logger.js";
 import { createPool } from "../store/db.js";
 import { requeue } from "../store/recordings/fetchQueue.js";
-import { createRecordingFetcher, type Outcome } from "./fetcher.js";
-import { createRecordingMetrics } from "./metrics.js";
-import { openObjectStore } from "./objectStore.js";
+import { createRecordingFetcher, type Outcome } from "../recordings/fetcher.js";
+import { createRecordingMetrics } from "../recordings/metrics.js";
+import { openObjectStore } from "../recordings/objectStore.js";
 
 export interface RecordingsIo {
   env: Record<string, string | undefined>;
