@@ -19,6 +19,7 @@ import { createMetrics, type Metrics } from "./ops/metrics.js";
 import { registerQueueBoard } from "./ops/board.js";
 import { openObservedQueues, registerQueueMetrics } from "./ops/queueMetrics.js";
 import { createIntake, type Intake } from "./pipeline/intake.js";
+import { createDeliveryWorker, type DeliveryTuning } from "./delivery/worker.js";
 import { createPipelineQueues } from "./pipeline/queues.js";
 import { createPersistWorker } from "./pipeline/persistWorker.js";
 import { createSweeper } from "./pipeline/sweeper.js";
@@ -46,6 +47,8 @@ export interface AppOptions {
   sweep?: { intervalMs?: number; graceMs?: number };
   /** Reconciler timing (tests and benches shorten it). */
   reconcile?: ReconcilerTuning;
+  /** Outcome delivery timing (tests shorten it). */
+  delivery?: DeliveryTuning;
 }
 
 export interface App {
@@ -194,6 +197,17 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
       })
     : undefined;
 
+  // Outcome delivery to webhook endpoints (worker role; its own small pool, no Redis).
+  const delivery = runsWorker
+    ? createDeliveryWorker({
+        databaseUrl: config.databaseUrl,
+        webhooks: config.webhooks,
+        metrics: metrics.delivery,
+        logger: logger.child({ component: "delivery" }),
+        ...(options.delivery ? { tuning: options.delivery } : {}),
+      })
+    : undefined;
+
   // Month partitions of receipts/call_events, created ahead (any role; safe from many processes).
   const partitions = createPartitionMaintainer({
     pool,
@@ -219,6 +233,7 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
       persistWorker?.start();
       reconciler?.start();
       sweeper?.start();
+      delivery?.start();
       if (runsWorker) {
         logger.info({ role }, "workers started");
       }
@@ -257,6 +272,9 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
         }
         if (reconciler) {
           steps.push({ name: "reconciler", run: () => reconciler.stop() });
+        }
+        if (delivery) {
+          steps.push({ name: "delivery", run: () => delivery.stop() });
         }
         steps.push({ name: "observed-queues", run: () => observed.close() });
         steps.push({ name: "queues", run: () => queues.close() });

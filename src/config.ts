@@ -5,6 +5,13 @@
  */
 import { z } from "zod";
 
+import {
+  loadEndpoints,
+  parseDuration,
+  parseRetrySchedule,
+  redactEndpoint,
+  type WebhookEndpoint,
+} from "./delivery/endpointsConfig.js";
 import { ConfigError } from "./errors.js";
 
 export const SECOND = 1000;
@@ -263,6 +270,42 @@ const envSchema = z.object({
   ),
   /** Whole-answer budget of a smart-call callback (the webhook gets what is left of it). */
   VMS_SMART_CALL_DEADLINE_MS: intInRange(50, 10_000, 800),
+  VMS_WEBHOOK_URLS: optionalString,
+  VMS_WEBHOOK_SECRET: optionalString,
+  VMS_WEBHOOK_CONFIG: optionalString,
+  VMS_WEBHOOK_TIMEOUT_MS: intInRange(100, 300_000, 15_000),
+  VMS_WEBHOOK_RETRY_SCHEDULE: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .default("0s,5s,5m,30m,2h,5h,10h,10h")
+      .transform((s, ctx) => {
+        const r = parseRetrySchedule(s);
+        if (!r.ok) {
+          ctx.addIssue({ code: "custom", message: r.problem });
+          return z.NEVER;
+        }
+        return r.value;
+      }),
+  ),
+  VMS_WEBHOOK_PAUSE_AFTER: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .default("5d")
+      .transform((s, ctx) => {
+        const ms = parseDuration(s);
+        if (ms === undefined || ms < 1000) {
+          ctx.addIssue({
+            code: "custom",
+            message: `must be a duration of at least 1s such as 12h or 5d, got "${s}"`,
+          });
+          return z.NEVER;
+        }
+        return ms;
+      }),
+  ),
+  VMS_WEBHOOK_CONCURRENCY: intInRange(1, 256, 8),
   LOG_LEVEL: z.preprocess(
     (v) => (typeof v === "string" ? v.trim().toLowerCase() || undefined : v),
     z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(", ")}` }).default("info"),
@@ -313,6 +356,17 @@ export interface Config {
     /** The callback is answered at most this long after it arrived, whatever the webhook does. */
     deadlineMs: number;
   };
+  /** Outcome delivery (src/delivery/); no endpoints: events are still written and NOTIFYed. */
+  webhooks: {
+    endpoints: WebhookEndpoint[];
+    timeoutMs: number;
+    /** Wait before each attempt (the first is usually 0); after the last failure: dead. */
+    retryScheduleMs: number[];
+    /** An endpoint that answered nothing but failures for this long is paused. */
+    pauseAfterMs: number;
+    /** Requests in flight per worker process. */
+    concurrency: number;
+  };
   log: { level: (typeof LOG_LEVELS)[number]; redactNumbers: boolean };
 }
 
@@ -323,6 +377,8 @@ export const SECRET_VARIABLES = [
   "VMS_ADMIN_TOKEN",
   "DATABASE_URL",
   "REDIS_URL",
+  "VMS_WEBHOOK_SECRET",
+  "VMS_WEBHOOK_URLS",
 ] as const;
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
@@ -375,6 +431,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     // The push token is written into Alibaba's console and URLs; it must never open the board.
     problems.push("  VMS_ADMIN_TOKEN: must differ from VMS_PUSH_TOKEN");
   }
+  const webhooks = loadEndpoints({
+    urls: e.VMS_WEBHOOK_URLS,
+    secret: e.VMS_WEBHOOK_SECRET,
+    configPath: e.VMS_WEBHOOK_CONFIG,
+  });
+  problems.push(...webhooks.problems.map(([name, message]) => `  ${name}: ${message}`));
   if (problems.length > 0) {
     throw new ConfigError(`invalid configuration:\n${problems.join("\n")}`);
   }
@@ -414,6 +476,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       defaultAction: e.VMS_SMART_CALL_DEFAULT_ACTION,
       deadlineMs: e.VMS_SMART_CALL_DEADLINE_MS,
     },
+    webhooks: {
+      endpoints: webhooks.endpoints,
+      timeoutMs: e.VMS_WEBHOOK_TIMEOUT_MS,
+      retryScheduleMs: e.VMS_WEBHOOK_RETRY_SCHEDULE,
+      pauseAfterMs: e.VMS_WEBHOOK_PAUSE_AFTER,
+      concurrency: e.VMS_WEBHOOK_CONCURRENCY,
+    },
     log: { level: e.LOG_LEVEL, redactNumbers: e.LOG_REDACT_NUMBERS ?? false },
   };
 }
@@ -452,6 +521,14 @@ export function describeConfig(config: Config): Record<string, unknown> {
         config.smartCall.forwardUrl === undefined
           ? "(none)"
           : redactUrl(config.smartCall.forwardUrl).replace(/\?.*$/, "?***"),
+    },
+    webhooks: {
+      ...config.webhooks,
+      endpoints: config.webhooks.endpoints.map((w) => ({
+        ...w,
+        url: redactEndpoint(w.url),
+        secret: "(set)",
+      })),
     },
     log: config.log,
   };

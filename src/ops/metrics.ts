@@ -3,6 +3,7 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 
+import { createDeliveryMetrics } from "../delivery/metrics.js";
 import { createReconcileMetrics } from "../reconcile/metrics.js";
 import { createSmartCallMetrics } from "../smartcall/metrics.js";
 
@@ -83,6 +84,8 @@ export function createMetrics() {
     persistBatchSize,
     /** voice_receipts_reconcile_*: QueryCallDetailByCallId calls, outcomes, limiter waits. */
     reconcile: createReconcileMetrics(registry),
+    /** voice_receipts_webhook_*: outcome delivery per endpoint. */
+    delivery: createDeliveryMetrics(registry),
     /** voice_receipts_smart_call_*: callbacks by answerer and outcome, webhook latency. */
     smartCall: createSmartCallMetrics(registry),
   };

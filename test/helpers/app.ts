@@ -25,6 +25,7 @@ export async function startTestApp(opts: {
   env?: Record<string, string>;
   redisUrl?: string;
   sweep?: AppOptions["sweep"];
+  delivery?: AppOptions["delivery"];
 }): Promise<TestApp> {
   const config = loadConfig({
     DATABASE_URL: opts.databaseUrl,
@@ -48,6 +49,7 @@ export async function startTestApp(opts: {
     migrate: false,
     port: 0,
     ...(opts.sweep ? { sweep: opts.sweep } : {}),
+    ...(opts.delivery ? { delivery: opts.delivery } : {}),
   });
   await app.start();
   return {
