@@ -4,6 +4,7 @@
  */
 import { Command, InvalidArgumentError, Option } from "commander";
 
+import { registerDeliveriesCommand } from "./deliveries.js";
 import { parseRetention, type Retention } from "./prune.js";
 
 export const ROLES = ["all", "ingest", "worker"] as const;
@@ -222,5 +223,6 @@ Replaying the same archives again adds nothing.`,
       await dialogueCommand(callId, { format: opts.format });
     });
 
+  registerDeliveriesCommand(program);
   return program;
 }
