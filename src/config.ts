@@ -388,6 +388,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       const name = String(issue.path[0] ?? "environment");
       return `  ${name}: ${issue.message}`;
     });
+    // The webhook endpoints are checked after the schema; report theirs now too, so that every
+    // bad variable is named at once.
+    const blank = (v: string | undefined) => (v?.trim() ? v.trim() : undefined);
+    const hooks = loadEndpoints({
+      urls: blank(env.VMS_WEBHOOK_URLS),
+      secret: blank(env.VMS_WEBHOOK_SECRET),
+      configPath: blank(env.VMS_WEBHOOK_CONFIG),
+    });
+    lines.push(...hooks.problems.map(([name, message]) => `  ${name}: ${message}`));
     throw new ConfigError(`invalid configuration:\n${lines.join("\n")}`);
   }
   const e = parsed.data;

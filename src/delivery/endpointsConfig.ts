@@ -76,10 +76,11 @@ const fileEndpoint = z
     out_id_prefix: z.string().min(1).optional(),
   })
   .strict();
-const fileSchema = z.union([
+/** `{ "endpoints": [...] }`, or the bare array. */
+const fileSchema = z.preprocess(
+  (v) => (Array.isArray(v) ? { endpoints: v } : v),
   z.object({ endpoints: z.array(fileEndpoint) }).strict(),
-  z.array(fileEndpoint),
-]);
+);
 
 export interface EndpointSources {
   urls: string | undefined;
@@ -135,7 +136,7 @@ export function loadEndpoints(src: EndpointSources): {
           `${src.configPath}: ${issue ? `${issue.path.join(".") || "(top)"}: ${issue.message}` : "invalid"}`,
         ]);
       } else {
-        const list = Array.isArray(parsed.data) ? parsed.data : parsed.data.endpoints;
+        const list = parsed.data.endpoints;
         list.forEach((e, i) => {
           const secret = e.secret ?? src.secret;
           if (secret === undefined || !validSecret(secret)) {
