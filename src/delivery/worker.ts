@@ -252,6 +252,17 @@ export function createDeliveryWorker(options: DeliveryOptions) {
       if (endpoints.length === 0 || loop) {
         return;
       }
+      // Every endpoint's series exist from the start (at 0), so rates and alerts see the first
+      // increment and the dashboard shows configured endpoints that have had no traffic yet.
+      for (const url of urls) {
+        const label = { endpoint: redactEndpoint(url) };
+        metrics.delivered.inc(label, 0);
+        metrics.failed.inc(label, 0);
+        metrics.dead.inc(label, 0);
+        metrics.paused.set(label, 0);
+        metrics.oldestUndelivered.set(label, 0);
+        metrics.pending.set(label, 0);
+      }
       listener.start();
       loop = run();
       logger.info(
