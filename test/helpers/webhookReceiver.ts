@@ -8,7 +8,8 @@ import type { AddressInfo } from "node:net";
 
 import { Webhook } from "standardwebhooks";
 
-export type ReceiverMode = "ok" | "fail" | "hang" | "down";
+/** slow: verifies and records the request, then answers 2xx only after `slowMs`. */
+export type ReceiverMode = "ok" | "slow" | "fail" | "hang" | "down";
 
 export interface Received {
   id: string;
@@ -31,7 +32,7 @@ export interface WebhookReceiver {
 
 export async function startWebhookReceiver(
   secret: string,
-  opts: { path?: string; port?: number } = {},
+  opts: { path?: string; port?: number; slowMs?: number } = {},
 ): Promise<WebhookReceiver> {
   const wh = new Webhook(secret);
   let mode: ReceiverMode = "ok";
@@ -66,7 +67,17 @@ export async function startWebhookReceiver(
           payload,
           at: Date.now(),
         });
-        res.writeHead(204).end();
+        if (mode === "slow") {
+          hanging.add(res);
+          setTimeout(() => {
+            hanging.delete(res);
+            if (!res.destroyed) {
+              res.writeHead(204).end();
+            }
+          }, opts.slowMs ?? 1000);
+        } else {
+          res.writeHead(204).end();
+        }
       } catch (err) {
         r.rejected.push((err as Error).message);
         res.writeHead(400).end("bad signature");
@@ -95,7 +106,7 @@ export async function startWebhookReceiver(
       } else if (next !== "down" && mode === "down") {
         await listen(port);
       }
-      if (next !== "hang") {
+      if (next !== "hang" && next !== "slow") {
         for (const res of hanging) {
           res.destroy();
         }
