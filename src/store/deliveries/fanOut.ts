@@ -60,7 +60,7 @@ export async function fanOutEvents(
     }
     const { rows } = await client.query<UnfannedEvent>(
       `select id, seq::text as seq, type, occurred_at::text as occurred_at, call_id, out_id
-         from events where fanned_out_at is null order by seq limit $1`,
+         from events e where fanned_out_at is null order by e.seq limit $1`,
       [limit],
     );
     const pending = route(rows);

@@ -19,9 +19,9 @@ export async function eventsBetween(
 ): Promise<StoredEvent[]> {
   const { rows } = await db.query<StoredEvent>(
     `select id, seq::text as seq, type, occurred_at::text as occurred_at, call_id, out_id
-       from events
-      where occurred_at >= $1 and occurred_at < $2 and ($3::text is null or type = $3)
-      order by seq`,
+       from events e
+      where e.occurred_at >= $1 and e.occurred_at < $2 and ($3::text is null or e.type = $3)
+      order by e.seq`,
     [opts.since, opts.until, opts.type ?? null],
   );
   return rows;
