@@ -280,15 +280,14 @@ export async function prunePartitions(pool: pg.Pool, options: PruneOptions): Pro
 
 /**
  * Rows of a partition that are still in flight: receipts not applied yet, deliveries not sent
- * yet, events not fanned out to their endpoints or with a delivery still pending. Such a
- * partition is kept.
+ * yet, events with a delivery still pending. Such a partition is kept.
  */
 async function countWaiting(db: pg.Pool | pg.PoolClient, p: MonthPartition): Promise<number> {
   const where: Record<PartitionedTable, string> = {
     receipts: "processed_at is null",
     call_events: "false",
-    events: `fanned_out_at is null or exists (select 1 from deliveries d
-               where d.event_id = x.id and d.status = 'pending')`,
+    // Not "not fanned out yet": without webhook endpoints no event ever is.
+    events: `exists (select 1 from deliveries d where d.event_id = x.id and d.status = 'pending')`,
     deliveries: "status = 'pending'",
   };
   if (p.table === "call_events") {

@@ -58,13 +58,3 @@ export async function claimDueDeliveries(
   ]);
   return rows;
 }
-
-/** When the next pending delivery falls due (null: none), so an idle worker sleeps until then. */
-export async function nextDueAt(pool: pg.Pool, endpoints: readonly string[]): Promise<Date | null> {
-  const { rows } = await pool.query<{ t: Date | null }>(
-    `select min(greatest(due_at, coalesce(leased_until, due_at))) as t from deliveries
-      where status = 'pending' and endpoint = any($1::text[])`,
-    [endpoints],
-  );
-  return rows[0]?.t ?? null;
-}
