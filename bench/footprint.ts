@@ -16,12 +16,7 @@
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 
-import {
-  RECONCILE_JOB,
-  RECONCILE_JOB_OPTIONS,
-  RECONCILE_QUEUE,
-  reconcileJobId,
-} from "../src/reconcile/jobs.js";
+import { QUEUE_NAMES, prepareJobs, reconcileJobId } from "../src/pipeline/jobs.js";
 import { daemonEnvFor } from "../src/simulator/daemonEnv.js";
 import {
   createPushClient,
@@ -167,12 +162,15 @@ async function reconcileJobBytes(
   callIds: string[],
 ): Promise<{ perJob: number; all: Record<string, number> }> {
   const all = await weighJobs(
-    RECONCILE_QUEUE,
-    callIds.map((callId) => ({
-      name: RECONCILE_JOB,
-      data: { callId },
-      opts: { ...RECONCILE_JOB_OPTIONS, jobId: reconcileJobId(callId), delay: 180_000 },
-    })),
+    QUEUE_NAMES.reconcile,
+    prepareJobs(
+      "reconcile",
+      callIds.map((callId) => ({
+        data: { callId },
+        jobId: reconcileJobId(callId),
+        delayMs: 180_000,
+      })),
+    ).bulk,
   );
   const perJob = ((all["reconcile:job"] ?? 0) + (all["reconcile:delayed"] ?? 0)) / callIds.length;
   return { perJob, all };

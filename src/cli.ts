@@ -6,7 +6,7 @@
 import { CommanderError } from "commander";
 
 import { buildProgram } from "./cli/program.js";
-import { AppError, ConfigError, NotImplementedError, coerceError } from "./errors.js";
+import { AppError, ConfigError, coerceError } from "./errors.js";
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -22,7 +22,7 @@ async function main(argv: string[]): Promise<number> {
       // --help and --version arrive here as "errors" with exit code 0.
       return err.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
     }
-    if (err instanceof ConfigError || err instanceof NotImplementedError) {
+    if (err instanceof ConfigError) {
       process.stderr.write(`voice-receipts: ${err.message}\n`);
       return EXIT_USAGE;
     }

@@ -12,11 +12,8 @@ import {
   redactEndpoint,
   type WebhookEndpoint,
 } from "./delivery/endpointsConfig.js";
+import { HOUR, SECOND } from "./domain/time.js";
 import { ConfigError } from "./errors.js";
-
-export const SECOND = 1000;
-export const MINUTE = 60 * SECOND;
-export const HOUR = 60 * MINUTE;
 
 /** Actions a SmartCall callback may answer (reference §1.6). */
 export const SMART_CALL_ACTIONS = [
@@ -370,16 +367,23 @@ export interface Config {
   log: { level: (typeof LOG_LEVELS)[number]; redactNumbers: boolean };
 }
 
-/** Names of variables whose values must never be printed. */
-export const SECRET_VARIABLES = [
-  "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
-  "VMS_PUSH_TOKEN",
-  "VMS_ADMIN_TOKEN",
-  "DATABASE_URL",
-  "REDIS_URL",
-  "VMS_WEBHOOK_SECRET",
-  "VMS_WEBHOOK_URLS",
-] as const;
+/** The secret values of a configuration, for the logger to scrub from error messages. */
+export function configSecrets(config: Config): string[] {
+  const passwords = [config.databaseUrl, ...splitRedisUrls(config.redisUrl)].map((u) => {
+    try {
+      return decodeURIComponent(new URL(u).password);
+    } catch {
+      return "";
+    }
+  });
+  return [
+    config.push.token,
+    config.adminToken,
+    config.credentials?.accessKeySecret,
+    ...passwords,
+    ...config.webhooks.endpoints.map((e) => e.secret),
+  ].filter((s): s is string => s !== undefined && s !== "");
+}
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const parsed = envSchema.safeParse(env);

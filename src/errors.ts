@@ -7,21 +7,17 @@ export interface AppErrorOptions {
   cause?: unknown;
   /** Whether trying again later can succeed. */
   retryable?: boolean;
-  /** Suggested wait before the next try, when the upstream told us. */
-  retryAfterMs?: number;
 }
 
 export class AppError extends Error {
   readonly code: string;
   readonly retryable: boolean;
-  readonly retryAfterMs: number | undefined;
 
   constructor(code: string, message: string, options: AppErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;
     this.retryable = options.retryable ?? false;
-    this.retryAfterMs = options.retryAfterMs;
   }
 }
 
@@ -29,20 +25,6 @@ export class AppError extends Error {
 export class ConfigError extends AppError {
   constructor(message: string) {
     super("CONFIG_INVALID", message);
-  }
-}
-
-/** A command of the contract whose implementation has not landed yet: exit 2, never pretend. */
-export class NotImplementedError extends AppError {
-  constructor(what: string) {
-    super("NOT_IMPLEMENTED", `${what} is not implemented yet in this version of voice-receipts`);
-  }
-}
-
-/** A receipt that can never be processed (bad shape); it is quarantined, not retried. */
-export class InvalidReceiptError extends AppError {
-  constructor(message: string, options: AppErrorOptions = {}) {
-    super("RECEIPT_INVALID", message, { ...options, retryable: false });
   }
 }
 

@@ -41,8 +41,48 @@ export function maskNumber(value: unknown): string {
   return s.length <= 4 ? "*".repeat(s.length) : `${"*".repeat(s.length - 4)}${s.slice(-4)}`;
 }
 
+/**
+ * `name=value` pairs whose value is a credential, as they appear in URLs and messages (a push
+ * URL's `?token=`, a signed RPC query's `Signature=`/`SecurityToken=`, `password=`), and the
+ * password of a `scheme://user:password@host` URL.
+ */
+const SECRET_PAIR =
+  /\b(token|pushToken|accessKeySecret|AccessKeySecret|SecurityToken|securityToken|Signature|password|secret)=([^&\s"'<>]+)/gi;
+const URL_PASSWORD = /(\b[a-z][a-z0-9+.-]*:\/\/[^:/@\s]*):[^@/\s]+@/gi;
+
+/** The text with every known secret value and every credential-looking pair replaced. */
+export function scrubSecrets(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const secret of secrets) {
+    out = out.split(secret).join("[redacted]");
+  }
+  return out.replace(SECRET_PAIR, "$1=[redacted]").replace(URL_PASSWORD, "$1:[redacted]@");
+}
+
+/** Every string in a serialized error (message, stack, causes, own fields), scrubbed. */
+function scrubDeep(value: unknown, secrets: readonly string[], depth = 0): unknown {
+  if (typeof value === "string") {
+    return scrubSecrets(value, secrets);
+  }
+  if (depth > 4 || value === null || typeof value !== "object") {
+    return value;
+  }
+  if (Array.isArray(value)) {
+    return value.map((v) => scrubDeep(v, secrets, depth + 1));
+  }
+  return Object.fromEntries(
+    Object.entries(value).map(([k, v]) => [k, scrubDeep(v, secrets, depth + 1)]),
+  );
+}
+
 export interface LoggerOptions {
   level: string;
+  /**
+   * Secret values known to this process (push/admin tokens, the AccessKey secret, passwords):
+   * path redaction cannot see them inside an error's message or stack, so the `err` serializer
+   * removes them there.
+   */
+  secrets?: readonly (string | undefined)[];
   /** Mask phone numbers (LOG_REDACT_NUMBERS=on). */
   redactNumbers?: boolean;
   /** Write somewhere else than stdout (tests). */
@@ -50,9 +90,17 @@ export interface LoggerOptions {
 }
 
 export function createLogger(options: LoggerOptions): Logger {
+  // Short values would blank out ordinary words; a real secret is longer.
+  const secrets = (options.secrets ?? []).filter(
+    (s): s is string => s !== undefined && s.length >= 6,
+  );
   return pino(
     {
       level: options.level,
+      // pino's own error serializer (type, message, stack, cause chain), then scrubbed.
+      serializers: {
+        err: (err: unknown) => scrubDeep(pino.stdSerializers.err(err as Error), secrets),
+      },
       base: { pid: process.pid },
       redact: options.redactNumbers
         ? {

@@ -3,13 +3,17 @@
  * installs signal handlers.
  */
 import { buildApp } from "./app.js";
-import type { Role } from "./cli/program.js";
-import { describeConfig, loadConfig } from "./config.js";
+import type { Role } from "./app/roles.js";
+import { configSecrets, describeConfig, loadConfig } from "./config.js";
 import { createLogger } from "./logger.js";
 
 export async function runDaemon(options: { role: Role }): Promise<void> {
   const config = loadConfig();
-  const logger = createLogger({ level: config.log.level, redactNumbers: config.log.redactNumbers });
+  const logger = createLogger({
+    level: config.log.level,
+    redactNumbers: config.log.redactNumbers,
+    secrets: configSecrets(config),
+  });
   logger.info({ role: options.role, config: describeConfig(config) }, "voice-receipts starting");
   if (config.push.token === undefined && options.role !== "worker") {
     logger.warn(

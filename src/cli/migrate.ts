@@ -1,4 +1,4 @@
-import { loadConfig, redactUrl } from "../config.js";
+import { configSecrets, loadConfig, redactUrl } from "../config.js";
 import { createLogger } from "../logger.js";
 import { createPool } from "../store/db.js";
 import { runMigrations } from "../store/migrate.js";
@@ -8,6 +8,7 @@ export async function migrateCommand(): Promise<void> {
   const logger = createLogger({
     level: config.log.level,
     redactNumbers: config.log.redactNumbers,
+    secrets: configSecrets(config),
   }).child({ component: "migrate" });
   const pool = createPool(config.databaseUrl, { max: 1, connectionTimeoutMillis: 5000 });
   try {

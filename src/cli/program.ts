@@ -4,11 +4,9 @@
  */
 import { Command, InvalidArgumentError, Option } from "commander";
 
+import { ROLES, type Role } from "../app/roles.js";
 import { registerDeliveriesCommand } from "./deliveries.js";
 import { parseRetention, type Retention } from "./prune.js";
-
-export const ROLES = ["all", "ingest", "worker"] as const;
-export type Role = (typeof ROLES)[number];
 
 function port(value: string): number {
   const n = Number(value);

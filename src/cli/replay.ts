@@ -4,7 +4,7 @@
  * for --no-apply/--wait a Redis producer connection and the BullMQ queue), applies pending
  * migrations like `run` does, replays, prints one summary line on stdout, and closes everything.
  */
-import { loadConfig } from "../config.js";
+import { configSecrets, loadConfig } from "../config.js";
 import { AppError, ConfigError, StorageUnavailableError } from "../errors.js";
 import { createRedis, type RedisConnection, type RedisTarget } from "../infra/redis.js";
 import { createLogger } from "../logger.js";
@@ -119,7 +119,11 @@ export async function replayCommand(
     );
   }
 
-  const logger = createLogger({ level: config.log.level, destination: io.stderr }).child({
+  const logger = createLogger({
+    level: config.log.level,
+    destination: io.stderr,
+    secrets: configSecrets(config),
+  }).child({
     component: "replay",
   });
   const pool = createPool(config.databaseUrl, {

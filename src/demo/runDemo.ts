@@ -7,6 +7,7 @@
 import { randomBytes } from "node:crypto";
 import { Writable } from "node:stream";
 
+import { sleep } from "../infra/sleep.js";
 import { buildApp } from "../app.js";
 import { loadConfig, redactUrl } from "../config.js";
 import { createLogger } from "../logger.js";
@@ -22,6 +23,7 @@ import {
 import { SIMULATED_QUEUES, daemonEnvFor } from "../simulator/daemonEnv.js";
 import type { Receipt } from "../simulator/receipts.js";
 import { createPool } from "../store/db.js";
+import { pipelineProgress } from "../store/progress.js";
 
 export interface DemoOptions {
   calls: number;
@@ -103,18 +105,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     const reconcilable = calls.filter((c) => c.prodId !== undefined).length;
     const deadline = Date.now() + (options.timeoutMs ?? 50_000);
     for (;;) {
-      const { rows } = await pool.query<{
-        receipts: number;
-        unprocessed: number;
-        reconciled: number;
-        calls: number;
-      }>(
-        `select (select count(*)::int from receipts) as receipts,
-                (select count(*)::int from receipts where processed_at is null) as unprocessed,
-                (select count(*)::int from calls) as calls,
-                (select count(*)::int from calls where reconcile_status in ('reconciled', 'not_found')) as reconciled`,
-      );
-      const s = rows[0];
+      const s = await pipelineProgress(pool);
       out(
         `  receipts stored ${s?.receipts ?? 0}, applied ${(s?.receipts ?? 0) - (s?.unprocessed ?? 0)}, calls ${s?.calls ?? 0}, reconciled ${s?.reconciled ?? 0}/${reconcilable}`,
       );
@@ -125,7 +116,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
         out("  (stopped waiting: the rest will be completed by a running daemon)");
         break;
       }
-      await new Promise((r) => setTimeout(r, 1000));
+      await sleep(1000);
     }
 
     // 4. The reports.

@@ -5,8 +5,13 @@
  * keeps this module pure and independent of the host's time zone and ICU build.
  */
 
-export const BEIJING_OFFSET_MS = 8 * 60 * 60 * 1000;
-export const DAY_MS = 24 * 60 * 60 * 1000;
+/** Durations in milliseconds, for the whole program. */
+export const SECOND = 1000;
+export const MINUTE = 60 * SECOND;
+export const HOUR = 60 * MINUTE;
+export const DAY_MS = 24 * HOUR;
+
+export const BEIJING_OFFSET_MS = 8 * HOUR;
 export const ALIBABA_TIME_FORMAT = "yyyy-MM-dd HH:mm:ss";
 
 export type TimeParseResult = { ok: true; value: Date } | { ok: false; reason: string };

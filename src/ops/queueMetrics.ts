@@ -5,7 +5,9 @@
 import { Queue, type ConnectionOptions } from "bullmq";
 import { Gauge, type Registry } from "prom-client";
 
-import { RECONCILE_QUEUE } from "../reconcile/jobs.js";
+import type { Logger } from "../logger.js";
+import { QUEUE_NAMES } from "../pipeline/jobs.js";
+import { logQueueErrors } from "../pipeline/queues.js";
 
 /**
  * Every queue of the job catalogue, for observing (metrics, the board): the producer's receipts
@@ -16,9 +18,10 @@ export function openObservedQueues(
   receipts: Queue,
   connection: ConnectionOptions,
   prefix: string,
+  logger?: Logger,
 ): { queues: Queue[]; close(): Promise<void> } {
-  const reconcile = new Queue(RECONCILE_QUEUE, { connection, prefix });
-  reconcile.on("error", () => {});
+  const reconcile = new Queue(QUEUE_NAMES.reconcile, { connection, prefix });
+  logQueueErrors(reconcile, logger);
   return { queues: [receipts, reconcile], close: () => reconcile.close() };
 }
 

@@ -18,17 +18,18 @@
  * alone, so one bad batch cannot make its neighbours fail.
  */
 import { normalizeReceipt } from "../domain/receipt.js";
+import { createBatcher } from "../infra/batcher.js";
 import { StorageUnavailableError, coerceError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../ops/metrics.js";
+import { isDataError } from "../store/pgErrors.js";
 import {
   insertReceipts,
-  insertRejected,
   type InsertedReceipt,
   type ReceiptRow,
   type ReceiptSource,
-  type RejectedRow,
-} from "../store/receiptsStore.js";
+} from "../store/receipts/insert.js";
+import { insertRejected, type RejectedRow } from "../store/rejectedReceipts/insert.js";
 import type pg from "pg";
 import type { PipelineQueues } from "./queues.js";
 
@@ -96,22 +97,6 @@ export const INSERTS_IN_FLIGHT = 4;
 /** Rows per grouped INSERT, at most (a batch larger than this still goes in one piece). */
 export const GROUP_MAX_ROWS = 1000;
 
-interface Waiting {
-  rows: ReceiptRow[];
-  resolve(inserted: InsertedReceipt[]): void;
-  reject(err: unknown): void;
-}
-
-/**
- * Whether PostgreSQL answered with an error about the data itself (SQLSTATE class 22 data
- * exception, 23 integrity constraint violation, 54 program limit exceeded), as opposed to being
- * unavailable.
- */
-function refusedData(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === "string" && /^(22|23|54)[0-9A-Z]{3}$/.test(code);
-}
-
 /**
  * The group committer: `write(rows)` resolves with the rows' outcome (as insertReceipts gives
  * it, in the same order) once they are committed in PostgreSQL AND queued in Redis; it rejects
@@ -120,35 +105,19 @@ function refusedData(err: unknown): boolean {
  * as inserted.
  */
 function createGroupCommitter(pool: pg.Pool, queues: PipelineQueues, clock: () => Date) {
-  let waiting: Waiting[] = [];
-  let inFlight = 0;
+  type Outcome = { ok: true; inserted: InsertedReceipt[] } | { ok: false; err: unknown };
+  const batcher = createBatcher<ReceiptRow[], Outcome>({
+    maxWeight: GROUP_MAX_ROWS,
+    weigh: (rows) => rows.length,
+    maxInFlight: INSERTS_IN_FLIGHT,
+    run: (group) => commit(group),
+  });
 
-  function pump(): void {
-    while (inFlight < INSERTS_IN_FLIGHT && waiting.length > 0) {
-      let rows = 0;
-      let n = 0;
-      while (
-        n < waiting.length &&
-        (n === 0 || rows + (waiting[n]?.rows.length ?? 0) <= GROUP_MAX_ROWS)
-      ) {
-        rows += waiting[n]?.rows.length ?? 0;
-        n++;
-      }
-      const group = waiting.slice(0, n);
-      waiting = waiting.slice(n);
-      inFlight++;
-      void commit(group).finally(() => {
-        inFlight--;
-        pump();
-      });
-    }
-  }
-
-  async function commit(group: Waiting[]): Promise<void> {
+  async function commit(group: ReceiptRow[][]): Promise<Outcome[]> {
     // One row per dedup key across the group (a statement cannot touch a row twice).
     const unique = new Map<string, ReceiptRow>();
-    for (const w of group) {
-      for (const r of w.rows) {
+    for (const rows of group) {
+      for (const r of rows) {
         if (!unique.has(r.dedupKey)) {
           unique.set(r.dedupKey, r);
         }
@@ -158,29 +127,27 @@ function createGroupCommitter(pool: pg.Pool, queues: PipelineQueues, clock: () =
     try {
       inserted = await insertReceipts(pool, [...unique.values()], clock());
     } catch (err) {
-      if (group.length > 1 && refusedData(err)) {
+      if (group.length > 1 && isDataError(err)) {
         // PostgreSQL refused a value: retry each batch alone, so it fails only its own batch.
         // (Not when PostgreSQL is unreachable: that answer must stay fast, and would not change.)
-        await Promise.all(group.map((w) => commit([w])));
-        return;
+        return (await Promise.all(group.map((rows) => commit([rows])))).flat();
       }
-      group.forEach((w) =>
-        w.reject(new StorageUnavailableError("postgres", { cause: coerceError(err) })),
-      );
-      return;
+      const cause = coerceError(err);
+      return group.map(() => ({
+        ok: false,
+        err: new StorageUnavailableError("postgres", { cause }),
+      }));
     }
     try {
       await queues.enqueuePersist(inserted.map((r) => r.id));
     } catch (err) {
-      group.forEach((w) =>
-        w.reject(new StorageUnavailableError("redis", { cause: coerceError(err) })),
-      );
-      return;
+      const cause = coerceError(err);
+      return group.map(() => ({ ok: false, err: new StorageUnavailableError("redis", { cause }) }));
     }
     const byKey = new Map(inserted.map((r) => [r.dedupKey, r]));
-    for (const w of group) {
+    return group.map((rows) => {
       const out: InsertedReceipt[] = [];
-      for (const r of w.rows) {
+      for (const r of rows) {
         const row = byKey.get(r.dedupKey);
         if (row) {
           out.push(row);
@@ -190,19 +157,20 @@ function createGroupCommitter(pool: pg.Pool, queues: PipelineQueues, clock: () =
           }
         }
       }
-      w.resolve(out);
-    }
+      return { ok: true, inserted: out };
+    });
   }
 
   return {
-    write(rows: ReceiptRow[]): Promise<InsertedReceipt[]> {
+    async write(rows: ReceiptRow[]): Promise<InsertedReceipt[]> {
       if (rows.length === 0) {
-        return Promise.resolve([]);
+        return [];
       }
-      return new Promise((resolve, reject) => {
-        waiting.push({ rows, resolve, reject });
-        pump();
-      });
+      const outcome = await batcher.add(rows);
+      if (!outcome.ok) {
+        throw outcome.err;
+      }
+      return outcome.inserted;
     },
   };
 }

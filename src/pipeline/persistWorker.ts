@@ -17,11 +17,12 @@ import { UnrecoverableError, Worker } from "bullmq";
 import type pg from "pg";
 
 import type { Config } from "../config.js";
-import { createRedis } from "../infra/redis.js";
+import { createBatcher } from "../infra/batcher.js";
+import type { RedisConnection } from "../infra/redis.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../ops/metrics.js";
-import type { Db } from "../store/db.js";
-import { JOB_CATALOG, QUEUE_NAMES } from "./jobs.js";
+import { countUnprocessed } from "../store/receipts/reads.js";
+import { QUEUE_NAMES, parseJob } from "./jobs.js";
 import { applyReceipts, type PersistResult } from "./persist.js";
 
 /** Receipts per applyReceipts transaction, at most (several jobs' worth). */
@@ -31,52 +32,10 @@ export const BATCH_WAIT_MS = 5;
 /** Jobs active at once: enough to fill one batch while the previous one is being applied. */
 export const PERSIST_CONCURRENCY = 32;
 
-interface Waiter {
-  resolve(result: PersistResult): void;
-  reject(err: unknown): void;
-}
-
-/** Pools receipt ids of concurrent jobs into one applyReceipts call (see the file header). */
-function createBatcher(apply: (ids: number[]) => Promise<PersistResult>) {
-  let ids: number[] = [];
-  let waiters: Waiter[] = [];
-  let timer: NodeJS.Timeout | undefined;
-
-  function flush(): void {
-    clearTimeout(timer);
-    timer = undefined;
-    const batch = ids;
-    const waiting = waiters;
-    ids = [];
-    waiters = [];
-    apply(batch).then(
-      (result) => waiting.forEach((w) => w.resolve(result)),
-      (err: unknown) => waiting.forEach((w) => w.reject(err)),
-    );
-  }
-
-  return {
-    add(jobIds: readonly number[]): Promise<PersistResult> {
-      if (ids.length > 0 && ids.length + jobIds.length > BATCH_MAX_RECEIPTS) {
-        flush();
-      }
-      const done = new Promise<PersistResult>((resolve, reject) => {
-        waiters.push({ resolve, reject });
-      });
-      ids.push(...jobIds);
-      if (ids.length >= BATCH_MAX_RECEIPTS) {
-        flush();
-      } else {
-        timer ??= setTimeout(flush, BATCH_WAIT_MS);
-      }
-      return done;
-    },
-  };
-}
-
 export interface PersistWorkerDeps {
   config: Config;
-  db: Db;
+  /** A worker-role connection, opened and closed by the composition root (src/app/clients.ts). */
+  connection: RedisConnection;
   pool: pg.Pool;
   metrics: Metrics;
   logger: Logger;
@@ -105,25 +64,26 @@ export function createPersistWorker(deps: PersistWorkerDeps) {
   const { config, pool, metrics, logger } = deps;
   let worker: Worker | undefined;
 
-  async function stillUnprocessed(ids: readonly number[]): Promise<number> {
-    const { rows } = await pool.query<{ n: number }>(
-      "select count(*)::int as n from receipts where id = any($1::bigint[]) and processed_at is null",
-      [ids],
-    );
-    return rows[0]?.n ?? 0;
-  }
-
-  const batcher = createBatcher((ids) => applyReceipts(pool, ids));
+  // Each item is one job's ids; the whole batch is one applyReceipts transaction whose result
+  // every job of the batch shares (see the file header).
+  const batcher = createBatcher<readonly number[], PersistResult>({
+    maxWeight: BATCH_MAX_RECEIPTS,
+    weigh: (ids) => ids.length,
+    maxWaitMs: BATCH_WAIT_MS,
+    run: async (jobs) => {
+      const result = await applyReceipts(pool, jobs.flat());
+      return jobs.map(() => result);
+    },
+  });
   /** Batch results already counted in the metrics (each is shared by all its jobs). */
   const counted = new WeakSetOnce<PersistResult>();
 
   return {
     start() {
-      const connection = createRedis(config, "worker", "voice-receipts-persist");
       worker = new Worker(
         QUEUE_NAMES.receipts,
         async (job) => {
-          const parsed = JOB_CATALOG.persist.schema.safeParse(job.data);
+          const parsed = parseJob("persist", job.data);
           if (!parsed.success) {
             throw new UnrecoverableError(`invalid persist payload: ${parsed.error.message}`);
           }
@@ -132,7 +92,7 @@ export function createPersistWorker(deps: PersistWorkerDeps) {
           const alone = job.attemptsMade > 0;
           const result = alone ? await applyReceipts(pool, ids) : await batcher.add(ids);
           const skipped = result.skipped === 0 ? [] : skippedOf(ids, result.skippedIds);
-          if (skipped.length > 0 && (await stillUnprocessed(skipped)) > 0) {
+          if (skipped.length > 0 && (await countUnprocessed(pool, skipped)) > 0) {
             // Another worker holds them (or rolled back): try again shortly rather than trust it.
             throw new Error(`${skipped.length} receipts locked by another worker; retrying`);
           }
@@ -164,7 +124,7 @@ export function createPersistWorker(deps: PersistWorkerDeps) {
           return { applied: result.applied, deadLettered: result.deadLettered };
         },
         {
-          connection,
+          connection: deps.connection,
           prefix: config.queuePrefix,
           // Recorded on each job as processedBy: which process applied it.
           name: `persist@${hostname()}:${process.pid}`,
@@ -176,23 +136,14 @@ export function createPersistWorker(deps: PersistWorkerDeps) {
         },
       );
       worker.on("failed", (job, err) => {
-        logger.warn(
-          { jobId: job?.id, attempt: job?.attemptsMade, err: { message: err.message } },
-          "persist job failed",
-        );
+        logger.warn({ jobId: job?.id, attempt: job?.attemptsMade, err }, "persist job failed");
       });
       worker.on("error", (err) => {
-        logger.error({ err: { message: err.message } }, "persist worker error");
+        logger.error({ err }, "persist worker error");
       });
     },
     async stop() {
-      if (worker) {
-        const conn = worker.opts.connection;
-        await worker.close();
-        if (conn && "quit" in conn) {
-          await (conn as { quit(): Promise<unknown> }).quit().catch(() => {});
-        }
-      }
+      await worker?.close();
     },
   };
 }

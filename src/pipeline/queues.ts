@@ -6,7 +6,8 @@ import { Queue } from "bullmq";
 
 import type { Config } from "../config.js";
 import type { RedisConnection } from "../infra/redis.js";
-import { JOB_CATALOG, QUEUE_NAMES, persistJobId } from "./jobs.js";
+import type { Logger } from "../logger.js";
+import { QUEUE_NAMES, addJobs, persistJobId, type QueueName } from "./jobs.js";
 
 export interface PipelineQueues {
   receipts: Queue;
@@ -17,31 +18,47 @@ export interface PipelineQueues {
 /** Receipts per persist job: one HTTP push body is up to ~100, larger inputs are split. */
 export const PERSIST_CHUNK = 200;
 
-export function createPipelineQueues(config: Config, connection: RedisConnection): PipelineQueues {
-  const receipts = new Queue(QUEUE_NAMES.receipts, {
-    connection,
-    prefix: config.queuePrefix,
-    streams: { events: { maxLen: 1000 } },
-  });
-  receipts.on("error", () => {});
+/**
+ * A queue of the catalogue for adding jobs (events stream capped at 1,000 entries). Its `error`
+ * events (a lost connection) are logged when a logger is given; an unhandled one would crash us.
+ */
+export function openQueue(
+  name: QueueName,
+  connection: RedisConnection,
+  prefix: string,
+  logger?: Logger,
+): Queue {
+  const queue = new Queue(name, { connection, prefix, streams: { events: { maxLen: 1000 } } });
+  logQueueErrors(queue, logger);
+  return queue;
+}
+
+export function logQueueErrors(queue: Queue, logger: Logger | undefined): void {
+  queue.on("error", (err) => logger?.warn({ err, queue: queue.name }, "queue error"));
+}
+
+export function createPipelineQueues(
+  config: Config,
+  connection: RedisConnection,
+  logger?: Logger,
+): PipelineQueues {
+  const receipts = openQueue(QUEUE_NAMES.receipts, connection, config.queuePrefix, logger);
   return {
     receipts,
     async enqueuePersist(receiptIds, opts = {}) {
       if (receiptIds.length === 0) {
         return;
       }
-      const entry = JOB_CATALOG.persist;
       const jobs = [];
       for (let i = 0; i < receiptIds.length; i += PERSIST_CHUNK) {
         const chunk = receiptIds.slice(i, i + PERSIST_CHUNK);
-        const data = entry.schema.parse({ receiptIds: chunk });
-        jobs.push({
-          name: "persist",
-          data,
-          opts: { ...entry.options, jobId: persistJobId(chunk, opts.salt) },
-        });
+        jobs.push({ data: { receiptIds: [...chunk] }, jobId: persistJobId(chunk, opts.salt) });
       }
-      await receipts.addBulk(jobs);
+      const invalid = await addJobs(receipts, "persist", jobs);
+      if (invalid.length > 0) {
+        // Ids come from PostgreSQL: a refusal here is a bug, never a hostile value.
+        throw new TypeError(`invalid persist job ${invalid[0]?.jobId}: ${invalid[0]?.reason}`);
+      }
     },
     async close() {
       await receipts.close();

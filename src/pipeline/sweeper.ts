@@ -7,7 +7,7 @@
 import type pg from "pg";
 
 import type { Logger } from "../logger.js";
-import { findUnprocessed } from "../store/receiptsStore.js";
+import { findUnprocessed } from "../store/receipts/reads.js";
 import type { PipelineQueues } from "./queues.js";
 
 export interface SweeperOptions {
@@ -56,7 +56,7 @@ export function createSweeper(options: SweeperOptions) {
         running ??= sweepOnce()
           .then(() => undefined)
           .catch((err: unknown) => {
-            logger.warn({ err: { message: (err as Error).message } }, "sweep failed; will retry");
+            logger.warn({ err }, "sweep failed; will retry");
           })
           .finally(() => {
             running = undefined;

@@ -148,7 +148,7 @@ export function createDetailApi(o: DetailApiOptions): DetailApi {
       code: err.code,
       status: err.statusCode,
       callId,
-      err: { message: err.message },
+      err,
     };
     if (now - last >= 60_000) {
       refusalLoggedAt.set(err.code, now);
@@ -226,7 +226,7 @@ export function createDetailApi(o: DetailApiOptions): DetailApi {
         }
         if (err instanceof UpstreamError) {
           metrics.calls.inc({ outcome: "upstream_error" });
-          logger.debug({ callId: q.callId, err: { message: err.message } }, `${ACTION} failed`);
+          logger.debug({ callId: q.callId, err }, `${ACTION} failed`);
           throw new Reschedule(transientDelayMs(failures + 1), "upstream");
         }
         if (err instanceof AlibabaApiError) {

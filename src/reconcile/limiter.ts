@@ -22,6 +22,7 @@
  * Each process has one pump that asks for as many reservations as it has waiters (one round trip
  * for many jobs) and wakes each waiter at its time.
  */
+import { sleep } from "../infra/sleep.js";
 import type { RedisConnection } from "../infra/redis.js";
 
 const ACQUIRE = `
@@ -155,20 +156,16 @@ export function createSlidingWindowLimiter(o: SlidingWindowLimiterOptions): Slid
   const queue: Waiter[] = [];
   let pumping = false;
   let closed = false;
-  let wake: (() => void) | undefined;
+  /** Aborted to cut the pump's pause short (close()). */
+  let wake: AbortController | undefined;
   /** Recent round trips of the acquire script, ms. */
   const rtts: number[] = [];
 
-  const sleep = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const t = setTimeout(done, ms);
-      function done() {
-        clearTimeout(t);
-        wake = undefined;
-        resolve();
-      }
-      wake = done;
-    });
+  const pause = async (ms: number) => {
+    wake = new AbortController();
+    await sleep(ms, wake.signal);
+    wake = undefined;
+  };
 
   function settle(w: Waiter, err?: Error): void {
     clearTimeout(w.timer);
@@ -219,7 +216,7 @@ export function createSlidingWindowLimiter(o: SlidingWindowLimiterOptions): Slid
           );
         } catch (err) {
           o.onError?.(err as Error);
-          await sleep(500);
+          await pause(500);
           continue;
         }
         rtts.push(Date.now() - asked);
@@ -241,7 +238,7 @@ export function createSlidingWindowLimiter(o: SlidingWindowLimiterOptions): Slid
           }
         }
         if (queue.length > 0 && retryAfter > 0) {
-          await sleep(retryAfter);
+          await pause(retryAfter);
         }
       }
     } finally {
@@ -278,7 +275,7 @@ export function createSlidingWindowLimiter(o: SlidingWindowLimiterOptions): Slid
     },
     close() {
       closed = true;
-      wake?.();
+      wake?.abort();
       for (const w of queue.splice(0)) {
         settle(w, new LimiterAbortedError());
       }

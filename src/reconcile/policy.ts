@@ -1,11 +1,7 @@
 /**
  * When to ask, what to ask for, and how long to wait: the pure timing rules of reconciliation.
  */
-import { beijingDay } from "../domain/time.js";
-
-const SECOND = 1000;
-const MINUTE = 60 * SECOND;
-const HOUR = 60 * MINUTE;
+import { HOUR, MINUTE, SECOND, beijingDay } from "../domain/time.js";
 
 /** The times of a call the rules look at (columns of `calls`). */
 export interface CallTimes {

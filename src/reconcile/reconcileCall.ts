@@ -16,8 +16,8 @@ import { Reschedule, type DetailApi } from "./detailApi.js";
 import { afterEmptyRound, giveUpAtMs, queryDateMs } from "./policy.js";
 import { planRound, prodIdKey, type ProdIdMemory } from "./prodIds.js";
 import { policySelects } from "./selection.js";
-import type { CallSnapshot } from "./store.js";
-import type { ReconcileWrite } from "./writes.js";
+import type { CallSnapshot } from "../store/calls/reads.js";
+import type { ReconcileWrite } from "../store/calls/reconcileWrites.js";
 import type { ReconcilePolicy } from "../config.js";
 import type { Logger } from "../logger.js";
 

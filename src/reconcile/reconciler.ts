@@ -1,33 +1,34 @@
 /**
  * createReconciler: reconciliation of calls against QueryCallDetailByCallId, for the worker
- * role. Wires the scheduler loop, the BullMQ worker, the shared limiter, the ProdId memory and
- * the batched reads/writes; see README "Reconciliation" for the behaviour.
+ * role. Builds the scheduler loop, the BullMQ worker, the ProdId memory and the batched
+ * reads/writes over the connection, queue, RPC client and limiter that the composition root
+ * (src/app/clients.ts) opened; see README "Reconciliation" for the behaviour.
  *
- * When reconcile is off (VMS_RECONCILE=off or no credentials) only the scheduler runs, marking
- * calls `skipped`; no Redis connection and no API client are made.
+ * When reconcile is off (VMS_RECONCILE=off or no credentials) the root opens no link and only the
+ * scheduler runs, marking calls `skipped`.
  */
 import { setMaxListeners } from "node:events";
 
-import { Queue, type Worker } from "bullmq";
+import type { Queue, Worker } from "bullmq";
 import type pg from "pg";
 
-import { createRpcClient } from "../alibaba/openapi.js";
+import type { RpcClient } from "../alibaba/openapi.js";
 import type { Config } from "../config.js";
-import { closeRedis, createRedis, type RedisConnection } from "../infra/redis.js";
+import { createBatcher } from "../infra/batcher.js";
+import type { RedisConnection } from "../infra/redis.js";
 import type { Logger } from "../logger.js";
-import { createBatcher } from "./batcher.js";
-import { createDetailApi, type DetailApi } from "./detailApi.js";
-import { RECONCILE_QUEUE } from "./jobs.js";
-import { createSlidingWindowLimiter, type SlidingWindowLimiter } from "./limiter.js";
+import { createDetailApi } from "./detailApi.js";
+import type { SlidingWindowLimiter } from "./limiter.js";
 import type { ReconcileMetrics } from "./metrics.js";
 import { retryBaseMs } from "./policy.js";
 import { createProdIdMemory } from "./prodIds.js";
 import { createCallReconciler } from "./reconcileCall.js";
 import { createScheduler } from "./scheduler.js";
 import { describePolicy } from "./selection.js";
-import { loadCalls, loadLatestReports, type CallSnapshot } from "./store.js";
+import { loadCalls, type CallSnapshot } from "../store/calls/reads.js";
+import { loadLatestReports } from "../store/receipts/reads.js";
 import { concurrencyFor, createReconcileWorker } from "./worker.js";
-import { writeResults, type ReconcileWrite } from "./writes.js";
+import { writeResults, type ReconcileWrite } from "../store/calls/reconcileWrites.js";
 
 /** Knobs with production defaults; tests and benches shorten some. */
 export interface ReconcilerTuning {
@@ -45,9 +46,21 @@ export interface ReconcilerTuning {
   apiTimeoutMs?: number;
 }
 
+/** What reconcile needs from outside when it is on, opened once by the composition root. */
+export interface ReconcileLink {
+  /** A worker-role connection (waits out Redis outages) for the queue, limiter and memory. */
+  redis: RedisConnection;
+  /** The reconcile queue, on `redis`: the scheduler adds jobs through it. */
+  queue: Queue;
+  rpc: RpcClient;
+  limiter: SlidingWindowLimiter;
+}
+
 export interface ReconcilerDeps {
   config: Config;
   pool: pg.Pool;
+  /** Absent when reconcile is off: the scheduler then only marks calls `skipped`. */
+  link: ReconcileLink | undefined;
   metrics: ReconcileMetrics;
   logger: Logger;
   tuning?: ReconcilerTuning;
@@ -59,11 +72,8 @@ export interface Reconciler {
 }
 
 interface Running {
-  redis: RedisConnection;
-  queue: Queue;
   worker: Worker;
   limiter: SlidingWindowLimiter;
-  api: DetailApi;
   flush(): Promise<void>;
   sizer: NodeJS.Timeout | undefined;
 }
@@ -72,44 +82,23 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
   const { config, pool, metrics, logger } = deps;
   const t = deps.tuning ?? {};
   const rc = config.reconcile;
-  const credentials = rc.enabled ? config.credentials : undefined;
+  const link = deps.link;
   const abort = new AbortController();
   // Every job waiting for the limiter or the circuit listens to this one signal.
   setMaxListeners(0, abort.signal);
   let running: Running | undefined;
   let scheduler: ReturnType<typeof createScheduler> | undefined;
 
-  function startWorker(creds: NonNullable<Config["credentials"]>): Running {
-    const redis = createRedis(config, "worker", "voice-receipts-reconcile");
-    const queue = new Queue(RECONCILE_QUEUE, {
-      connection: redis,
-      prefix: config.queuePrefix,
-      streams: { events: { maxLen: 1000 } },
-    });
-    queue.on("error", () => {});
-    const limiter = createSlidingWindowLimiter({
-      redis,
-      key: `${config.queuePrefix}:reconcile-limiter`,
-      limit: rc.qps,
-      windowMs: 1000 + (t.windowMarginMs ?? 30),
-      onLate: () => metrics.limiterLate.inc(),
-      onError: (err) =>
-        logger.warn({ err: { message: err.message } }, "rate limiter: Redis failed"),
-    });
+  function startWorker({ redis, rpc, limiter }: ReconcileLink): Running {
     const api = createDetailApi({
-      rpc: createRpcClient({
-        endpoint: config.apiEndpoint,
-        accessKeyId: creds.accessKeyId,
-        accessKeySecret: creds.accessKeySecret,
-        timeoutMs: t.apiTimeoutMs ?? 5000,
-      }),
+      rpc,
       limiter,
       metrics,
       logger,
       ...(t.halfOpenAfterMs === undefined ? {} : { halfOpenAfterMs: t.halfOpenAfterMs }),
     });
     const reads = createBatcher<string, CallSnapshot | undefined>({
-      maxItems: 200,
+      maxWeight: 200,
       maxWaitMs: 2,
       run: async (ids) => {
         const rows = await loadCalls(pool, [...new Set(ids)]);
@@ -118,7 +107,7 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
       },
     });
     const writes = createBatcher<ReconcileWrite, boolean>({
-      maxItems: 200,
+      maxWeight: 200,
       maxWaitMs: 5,
       run: (items) => writeResults(pool, items),
     });
@@ -153,11 +142,8 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
           }, 5000).unref()
         : undefined;
     return {
-      redis,
-      queue,
       worker,
       limiter,
-      api,
       sizer,
       flush: async () => {
         await reads.flush();
@@ -171,12 +157,12 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
       if (scheduler) {
         return;
       }
-      if (rc.enabled && credentials) {
-        running = startWorker(credentials);
+      if (link) {
+        running = startWorker(link);
       }
       scheduler = createScheduler({
         pool,
-        queue: running?.queue,
+        queue: link?.queue,
         delayMs: rc.delayMs,
         policy: rc.policy,
         intervalMs: t.scanIntervalMs ?? 1000,
@@ -186,7 +172,7 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
       });
       scheduler.start();
       logger.info(
-        rc.enabled && credentials
+        link
           ? {
               qps: rc.qps,
               delayMs: rc.delayMs,
@@ -195,9 +181,7 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
               policy: describePolicy(rc.policy),
             }
           : { reason: "VMS_RECONCILE is off (or no credentials)" },
-        rc.enabled && credentials
-          ? "reconciler started"
-          : "reconcile off: calls are marked skipped",
+        link ? "reconciler started" : "reconcile off: calls are marked skipped",
       );
     },
     async stop() {
@@ -215,8 +199,7 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
       r.limiter.close();
       await closing;
       await r.flush();
-      await r.queue.close();
-      await closeRedis(r.redis);
+      // The root closes the queue and the connection next (src/app/worker.ts).
     },
   };
 }

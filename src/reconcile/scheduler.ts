@@ -12,9 +12,10 @@
 import type { Queue } from "bullmq";
 import type pg from "pg";
 
+import { sleep } from "../infra/sleep.js";
 import type { ReconcilePolicy } from "../config.js";
 import type { Logger } from "../logger.js";
-import { RECONCILE_JOB, RECONCILE_JOB_OPTIONS, reconcileJobId } from "./jobs.js";
+import { addJobs, reconcileJobId } from "../pipeline/jobs.js";
 import type { ReconcileMetrics } from "./metrics.js";
 import { policySelects } from "./selection.js";
 import {
@@ -25,7 +26,7 @@ import {
   scheduleNew,
   unschedule,
   type Scheduled,
-} from "./store.js";
+} from "../store/calls/reconcileSchedule.js";
 
 export interface SchedulerOptions {
   pool: pg.Pool;
@@ -52,7 +53,8 @@ export function createScheduler(o: SchedulerOptions) {
   const { pool, queue, logger, metrics } = o;
   let stopped = true;
   let loop: Promise<void> | undefined;
-  let wake: (() => void) | undefined;
+  /** Aborted by stop() to cut the pause between scans short. */
+  let wake: AbortController | undefined;
   let lastRecovery = Date.now();
 
   async function enqueue(rows: Scheduled[], reason: "new" | "changed" | "recovered") {
@@ -60,18 +62,21 @@ export function createScheduler(o: SchedulerOptions) {
       return;
     }
     try {
-      await queue.addBulk(
+      const invalid = await addJobs(
+        queue,
+        "reconcile",
         rows.map((r) => ({
-          name: RECONCILE_JOB,
           data: { callId: r.callId },
-          opts: {
-            ...RECONCILE_JOB_OPTIONS,
-            jobId: reconcileJobId(r.callId),
-            delay: Math.max(0, Math.round(r.delayMs)),
-          },
+          jobId: reconcileJobId(r.callId),
+          delayMs: r.delayMs,
         })),
       );
-      metrics.scheduled.inc({ reason }, rows.length);
+      // A call_id the catalogue refuses fails only itself: it stays scheduled without a job, and
+      // the recovery scan offers it again (and logs it again) once it is overdue.
+      for (const job of invalid) {
+        logger.warn(job, "reconcile job refused by the job catalogue");
+      }
+      metrics.scheduled.inc({ reason }, rows.length - invalid.length);
     } catch (err) {
       await unschedule(
         pool,
@@ -148,21 +153,13 @@ export function createScheduler(o: SchedulerOptions) {
           logger.debug({ calls: n }, "reconcile scheduler pass");
         }
       } catch (err) {
-        logger.warn(
-          { err: { message: (err as Error).message } },
-          "reconcile scheduling failed; will retry",
-        );
+        logger.warn({ err }, "reconcile scheduling failed; will retry");
       }
       if (stopped) {
         break;
       }
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, o.intervalMs);
-        wake = () => {
-          clearTimeout(t);
-          resolve();
-        };
-      });
+      wake = new AbortController();
+      await sleep(o.intervalMs, wake.signal);
       wake = undefined;
     }
   }
@@ -178,7 +175,7 @@ export function createScheduler(o: SchedulerOptions) {
     },
     async stop() {
       stopped = true;
-      wake?.();
+      wake?.abort();
       await loop;
     },
   };

@@ -8,11 +8,11 @@ import { DelayedError, UnrecoverableError, Worker, type Job } from "bullmq";
 
 import type { RedisConnection } from "../infra/redis.js";
 import type { Logger } from "../logger.js";
-import { RECONCILE_QUEUE, reconcileJobSchema } from "./jobs.js";
+import { QUEUE_NAMES, parseJob } from "../pipeline/jobs.js";
 import { LimiterAbortedError } from "./limiter.js";
 import type { ReconcileMetrics } from "./metrics.js";
 import type { Outcome } from "./reconcileCall.js";
-import type { ReconcileWrite } from "./writes.js";
+import type { ReconcileWrite } from "../store/calls/reconcileWrites.js";
 
 export interface ReconcileWorkerOptions {
   connection: RedisConnection;
@@ -42,9 +42,9 @@ export function createReconcileWorker(o: ReconcileWorkerOptions): Worker {
   }
 
   const worker = new Worker(
-    RECONCILE_QUEUE,
+    QUEUE_NAMES.reconcile,
     async (job: Job, token?: string) => {
-      const parsed = reconcileJobSchema.safeParse(job.data);
+      const parsed = parseJob("reconcile", job.data);
       if (!parsed.success) {
         throw new UnrecoverableError(`invalid reconcile payload: ${parsed.error.message}`);
       }
@@ -86,13 +86,10 @@ export function createReconcileWorker(o: ReconcileWorkerOptions): Worker {
     },
   );
   worker.on("failed", (job, err) => {
-    logger.warn(
-      { jobId: job?.id, attempt: job?.attemptsMade, err: { message: err.message } },
-      "reconcile job failed",
-    );
+    logger.warn({ jobId: job?.id, attempt: job?.attemptsMade, err }, "reconcile job failed");
   });
   worker.on("error", (err) => {
-    logger.error({ err: { message: err.message } }, "reconcile worker error");
+    logger.error({ err }, "reconcile worker error");
   });
   return worker;
 }

@@ -7,13 +7,13 @@
  * create are inserted with status 'skipped' (or a 'pending' call already there is switched to
  * 'skipped'). Because the row exists before any receipt of the batch is durable, no reconciler
  * can see the call as 'pending' in between, whichever process applies the receipts and whenever
- * it does. The persist workers' upsert fills the other columns and never changes
- * reconcile_status. Calls already 'reconciled' or 'not_found' are left as they are.
+ * it does (the statement: src/store/calls/replaySkip.ts).
  */
 import type pg from "pg";
 
 import { normalizeReceipt } from "../domain/receipt.js";
 import type { IntakeItem } from "../pipeline/intake.js";
+import { insertSkippedCalls } from "../store/calls/replaySkip.js";
 
 /** The calls (id, direction) a batch of receipts will create or update; invalid items are skipped. */
 export function callsOfBatch(
@@ -43,16 +43,5 @@ export async function markCallsSkipped(
   if (calls.size === 0) {
     return 0;
   }
-  // Sorted like the store's upserts, so concurrent batches lock calls rows in the same order.
-  const ids = [...calls.keys()].sort();
-  const res = await pool.query(
-    `insert into calls (call_id, direction, reconcile_status, reconcile_skip_reason)
-     select u.call_id, u.direction, 'skipped', 'replay'
-       from unnest($1::text[], $2::text[]) as u(call_id, direction)
-     on conflict (call_id) do update
-       set reconcile_status = 'skipped', reconcile_skip_reason = 'replay', updated_at = now()
-       where calls.reconcile_status = 'pending'`,
-    [ids, ids.map((id) => calls.get(id))],
-  );
-  return res.rowCount ?? 0;
+  return insertSkippedCalls(pool, calls);
 }

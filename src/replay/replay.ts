@@ -12,14 +12,18 @@
  * - `queue`: persist jobs are queued and the persist workers of a running daemon apply them;
  * - `wait`: as `queue`, then wait until the workers have processed every replayed receipt.
  */
+import pLimit, { type LimitFunction } from "p-limit";
 import type pg from "pg";
 
 import { inferMessageType } from "../domain/envelope.js";
 import { normalizeReceipt } from "../domain/receipt.js";
 import { AppError, coerceError } from "../errors.js";
+import { sleep } from "../infra/sleep.js";
 import type { Intake, IntakeItem, IntakeResult } from "../pipeline/intake.js";
 import { applyReceipts, type PersistResult } from "../pipeline/persist.js";
-import type { RejectedRow } from "../store/receiptsStore.js";
+import { isTransactionConflict } from "../store/pgErrors.js";
+import { unprocessedIds } from "../store/receipts/reads.js";
+import type { RejectedRow } from "../store/rejectedReceipts/insert.js";
 import { readFile, type ReplayFile } from "./files.js";
 import { typeFromPath } from "./formats.js";
 import { markCallsSkipped } from "./noReconcile.js";
@@ -88,28 +92,36 @@ export const UNKNOWN_TYPE_REASON =
   "message type unknown: no --type, no MessageType property, no type in the file name, " +
   "and its fields match no known receipt type";
 
-/** At most `limit` tasks at once; `submit` waits for a free slot, the first failure is kept. */
+/**
+ * At most `concurrency` tasks at once (p-limit). Reading waits while a submitted task still
+ * waits for a slot, so no more than the running batches are held in memory; the first failure
+ * is kept, tasks not yet started after it are skipped, and submit/drain throw it.
+ */
 class TaskPool {
+  private readonly limit: LimitFunction;
   private readonly inflight = new Set<Promise<void>>();
   private failure: unknown;
 
-  constructor(private readonly limit: number) {}
+  constructor(concurrency: number) {
+    this.limit = pLimit(concurrency);
+  }
 
   get failed(): boolean {
     return this.failure !== undefined;
   }
 
   async submit(task: () => Promise<void>): Promise<void> {
-    while (this.inflight.size >= this.limit) {
-      await Promise.race(this.inflight);
-    }
     this.throwIfFailed();
-    const p: Promise<void> = task()
+    const p: Promise<void> = this.limit(() => (this.failed ? Promise.resolve() : task()))
       .catch((err: unknown) => {
         this.failure ??= err ?? new Error("task failed");
       })
       .finally(() => this.inflight.delete(p));
     this.inflight.add(p);
+    while (this.limit.pendingCount > 0) {
+      await Promise.race(this.inflight);
+    }
+    this.throwIfFailed();
   }
 
   async drain(): Promise<void> {
@@ -124,8 +136,6 @@ class TaskPool {
   }
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /** A failure of the file system (open, read), as opposed to one of PostgreSQL or Redis. */
 function isFileError(err: unknown): boolean {
   const syscall = (err as { syscall?: unknown }).syscall;
@@ -134,18 +144,12 @@ function isFileError(err: unknown): boolean {
 
 const FILE_SYSCALLS = new Set(["open", "read", "stat", "lstat", "fstat", "close"]);
 
-/** PostgreSQL deadlock / serialization failure: the transaction can simply run again. */
-function isTransient(err: unknown): boolean {
-  const code = (err as { code?: unknown }).code;
-  return code === "40P01" || code === "40001";
-}
-
 async function applyWithRetry(pool: pg.Pool, ids: readonly number[]): Promise<PersistResult> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await applyReceipts(pool, ids);
     } catch (err) {
-      if (attempt >= 5 || !isTransient(err)) {
+      if (attempt >= 5 || !isTransactionConflict(err)) {
         throw err;
       }
       await sleep(Math.random() * 50 * 2 ** attempt);
@@ -397,13 +401,7 @@ async function waitProcessed(
   for (;;) {
     const still: number[] = [];
     for (let i = 0; i < pending.length; i += 10_000) {
-      const { rows } = await pool.query<{ id: string }>(
-        "select id from receipts where id = any($1::bigint[]) and processed_at is null",
-        [pending.slice(i, i + 10_000)],
-      );
-      for (const r of rows) {
-        still.push(Number(r.id));
-      }
+      still.push(...(await unprocessedIds(pool, pending.slice(i, i + 10_000))));
     }
     pending = still;
     onLeft(pending.length);

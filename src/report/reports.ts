@@ -7,6 +7,7 @@ import pg from "pg";
 
 import { ConfigError } from "../errors.js";
 import { parseBeijingDate } from "../domain/time.js";
+import { isNotMigrated } from "../store/pgErrors.js";
 
 export interface ReportParams {
   /** Beijing dates `YYYY-MM-DD`, inclusive; null = unbounded. */
@@ -202,9 +203,6 @@ const TYPES = {
   },
 } as pg.CustomTypesConfig;
 
-/** SQLSTATEs meaning the views are not there: the database is not migrated. */
-const NOT_MIGRATED = new Set(["42P01", "42883"]);
-
 export async function runReport(
   pool: pg.Pool,
   report: ReportDefinition,
@@ -215,7 +213,7 @@ export async function runReport(
     const res = await pool.query<Row>({ text, values, types: TYPES });
     return { columns: res.fields.map((f) => f.name), rows: res.rows };
   } catch (err) {
-    if (NOT_MIGRATED.has(String((err as { code?: unknown }).code))) {
+    if (isNotMigrated(err)) {
       throw new ConfigError(
         `report: the database has no report views (${(err as Error).message}); run \`voice-receipts migrate\` first`,
       );

@@ -16,7 +16,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 
 import type { Logger } from "../logger.js";
 import { requestToken, tokenMatches } from "../sources/http/pushRoute.js";
-import type { RejectedRow } from "../store/receiptsStore.js";
+import type { RejectedRow } from "../store/rejectedReceipts/insert.js";
 import { failureReply, successReply } from "./answer.js";
 import { parseCallback, queryWithoutToken, readCallbackParams } from "./callback.js";
 import type { SmartCallMetrics } from "./metrics.js";
@@ -82,7 +82,7 @@ export function registerSmartCallRoute(app: FastifyInstance, deps: SmartCallRout
         ]);
       } catch (err) {
         deps.logger.warn(
-          { err: { message: (err as Error).message } },
+          { err },
           "malformed smart-call callback could not be kept in rejected_receipts",
         );
       }

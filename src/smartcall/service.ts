@@ -30,7 +30,12 @@ import type { AnswerData } from "./answer.js";
 import type { SmartCallTurn } from "./callback.js";
 import type { SmartCallMetrics } from "./metrics.js";
 import { matchRule, openRules, type RulesSource } from "./rules.js";
-import { claimTurn, recordAnswer, type AnsweredBy, type ClaimResult } from "./store.js";
+import {
+  claimTurn,
+  recordAnswer,
+  type AnsweredBy,
+  type ClaimResult,
+} from "../store/dialogueTurns/turns.js";
 import { createWebhookClient, type WebhookClient, type WebhookResult } from "./webhook.js";
 
 export interface SmartCallDecision {
@@ -169,8 +174,8 @@ export async function createSmartCallService(
 
   async function answer(turn: SmartCallTurn, arrivedAt: number): Promise<SmartCallOutcome> {
     const deadlineAt = arrivedAt + deadlineMs;
-    const claim = claimTurn(pool, turn);
-    const claimed = await settleWithin<ClaimResult>(
+    const claim = claimTurn<AnswerData>(pool, turn);
+    const claimed = await settleWithin<ClaimResult<AnswerData>>(
       claim,
       Math.min(claimBudgetMs, deadlineAt - performance.now()),
     );
@@ -225,7 +230,7 @@ export async function createSmartCallService(
               callId: turn.callId,
               contentType: turn.contentType,
               action: decision.answer.action,
-              err: { message: (err as Error).message },
+              err,
             },
             "smart-call turn answered but not stored (PostgreSQL unavailable?)",
           );

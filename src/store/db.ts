@@ -1,12 +1,13 @@
 /**
- * PostgreSQL pool and drizzle instance. One pool per process; callers pass it down.
+ * The PostgreSQL pool. One pool per process; callers pass it down.
+ *
+ * No drizzle query builder: every statement in src/store is hand-written SQL, because the hot
+ * paths need set-based statements drizzle cannot express (rows sent as one JSON or UNNEST
+ * parameter, data-modifying CTEs, ON CONFLICT rules per column, FOR UPDATE SKIP LOCKED over a
+ * sub-select) and named prepared statements. schema.ts stays: drizzle-kit reads it, and its
+ * inferred row types keep the SQL's column lists honest (calls/columns.ts).
  */
-import { drizzle, type NodePgDatabase } from "drizzle-orm/node-postgres";
 import pg from "pg";
-
-import * as schema from "./schema.js";
-
-export type Db = NodePgDatabase<typeof schema>;
 
 export interface PoolOptions {
   max?: number;
@@ -34,8 +35,4 @@ export function createPool(databaseUrl: string, options: PoolOptions = {}): pg.P
     client.on("error", () => {});
   });
   return pool;
-}
-
-export function createDb(pool: pg.Pool): Db {
-  return drizzle(pool, { schema });
 }

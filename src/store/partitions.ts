@@ -183,10 +183,7 @@ export function createPartitionMaintainer(options: MaintainerOptions) {
         }
       })
       .catch((err: unknown) => {
-        logger.warn(
-          { err: { message: (err as Error).message } },
-          "could not create month partitions; will retry",
-        );
+        logger.warn({ err }, "could not create month partitions; will retry");
       })
       .finally(() => {
         running = undefined;

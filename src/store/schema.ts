@@ -1,6 +1,6 @@
 /**
- * PostgreSQL schema (CONTRACT §6). drizzle-kit generates `migrations/` from this file; never
- * edit an applied migration, add a new one (`npm run db:generate`).
+ * PostgreSQL schema (README "Database"; users and reports rely on it). drizzle-kit generates
+ * `migrations/` from this file; never edit an applied migration, add a new one.
  *
  * Times are timestamptz; Alibaba's `yyyy-MM-dd HH:mm:ss` strings are converted from Asia/Shanghai
  * before they get here. Empty strings are stored as NULL.
@@ -26,7 +26,12 @@ import { EVENT_TYPES } from "../domain/outcomeEvents.js";
 const tstz = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
 
 export const RECEIPT_SOURCES = ["mns", "http", "replay"] as const;
+/** calls.reconcile_status; the SQL of src/store/calls/ writes them through calls/columns.ts. */
 export const RECONCILE_STATUSES = ["pending", "reconciled", "not_found", "skipped"] as const;
+export const DIRECTIONS = ["outbound", "inbound"] as const;
+
+/** `('a', 'b')`: the values of an enum above, for a CHECK constraint (kept in step with it). */
+const oneOf = (values: readonly string[]) => sql.raw(`(${values.map((v) => `'${v}'`).join(", ")})`);
 
 /**
  * Every receipt exactly as received, once per dedup key (the raw ledger).
@@ -70,7 +75,7 @@ export const receipts = pgTable(
       .where(sql`${t.processedAt} is null`),
     index("receipts_call_id_idx").on(t.callId),
     // Deliberately few indexes: every one is paid for on the push path (see README, benchmarks).
-    check("receipts_source_check", sql`${t.source} in ('mns', 'http', 'replay')`),
+    check("receipts_source_check", sql`${t.source} in ${oneOf(RECEIPT_SOURCES)}`),
   ],
 );
 
@@ -92,9 +97,7 @@ export const calls = pgTable(
   {
     callId: text("call_id").primaryKey(),
     /** `outbound` (call_id) or `inbound` (biz_id). */
-    direction: text("direction", { enum: ["outbound", "inbound"] })
-      .notNull()
-      .default("outbound"),
+    direction: text("direction", { enum: DIRECTIONS }).notNull().default("outbound"),
     outId: text("out_id"),
     caller: text("caller"),
     callee: text("callee"),
@@ -145,9 +148,9 @@ export const calls = pgTable(
     index("calls_created_at_idx").on(t.createdAt),
     check(
       "calls_reconcile_status_check",
-      sql`${t.reconcileStatus} in ('pending', 'reconciled', 'not_found', 'skipped')`,
+      sql`${t.reconcileStatus} in ${oneOf(RECONCILE_STATUSES)}`,
     ),
-    check("calls_direction_check", sql`${t.direction} in ('outbound', 'inbound')`),
+    check("calls_direction_check", sql`${t.direction} in ${oneOf(DIRECTIONS)}`),
   ],
 );
 
@@ -224,9 +227,9 @@ export const rejectedReceipts = pgTable(
 export const SMART_CALL_ANSWER_SOURCES = ["webhook", "rules", "default"] as const;
 
 /**
- * Smart voice interaction (SmartCall ASR callback) turns, once each (CONTRACT §8): what the
- * platform sent, and what was answered, by whom and why. Platform retries of the same turn
- * collapse on (call_id, turn_time, role) and only bump `deliveries`.
+ * Smart voice interaction (SmartCall ASR callback) turns, once each: what the platform sent,
+ * and what was answered, by whom and why. Platform retries of the same turn collapse on
+ * (call_id, turn_time, role) and only bump `deliveries`.
  */
 export const dialogueTurns = pgTable(
   "dialogue_turns",
@@ -276,7 +279,7 @@ export const dialogueTurns = pgTable(
     index("dialogue_turns_received_at_idx").on(t.receivedAt),
     check(
       "dialogue_turns_answered_by_check",
-      sql`${t.answeredBy} is null or ${t.answeredBy} in ('webhook', 'rules', 'default')`,
+      sql`${t.answeredBy} is null or ${t.answeredBy} in ${oneOf(SMART_CALL_ANSWER_SOURCES)}`,
     ),
   ],
 );

@@ -7,7 +7,7 @@ import { Writable } from "node:stream";
 import { inject } from "vitest";
 
 import { buildApp, type App, type AppOptions } from "../../src/app.js";
-import type { Role } from "../../src/cli/program.js";
+import type { Role } from "../../src/app/roles.js";
 import { loadConfig } from "../../src/config.js";
 import { createLogger } from "../../src/logger.js";
 

@@ -31,7 +31,7 @@ import {
   monthStart,
   prunePartitions,
 } from "../../src/store/partitions.js";
-import { insertReceipts } from "../../src/store/receiptsStore.js";
+import { insertReceipts } from "../../src/store/receipts/insert.js";
 import { startTestApp, type TestApp } from "../helpers/app.js";
 import { runCli } from "../helpers/cli.js";
 import { createTestDatabase, databaseUrlFor, type TestDatabase } from "../helpers/db.js";

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { ANSWERED_STATUS_CODES } from "../../src/domain/statusCodes.js";
 import { sampleFraction } from "../../src/reconcile/selection.js";
-import { markSkipped } from "../../src/reconcile/store.js";
+import { markSkipped } from "../../src/store/calls/reconcileSchedule.js";
 import { markCallsSkipped } from "../../src/replay/noReconcile.js";
 import { findReport, runReport } from "../../src/report/reports.js";
 import {

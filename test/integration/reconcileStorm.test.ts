@@ -10,7 +10,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { inject } from "vitest";
 
 import { buildApp, type App } from "../../src/app.js";
-import type { Role } from "../../src/cli/program.js";
+import type { Role } from "../../src/app/roles.js";
 import { loadConfig } from "../../src/config.js";
 import { createLogger } from "../../src/logger.js";
 import {

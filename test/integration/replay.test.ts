@@ -252,7 +252,8 @@ afterAll(async () => {
   }
 });
 
-describe("voice-receipts replay", () => {
+// The CLI runs get 60 s each; the tests must outlive them on a loaded machine (default 30 s).
+describe("voice-receipts replay", { timeout: 90_000 }, () => {
   it("replays every format into receipts, calls, events and recordings, rejecting bad input with file:line", async () => {
     const r = await runCli(["replay", join(dir, "archive")], env(), 60_000);
     expect(r.stderr).not.toMatch(/voice-receipts:/);

@@ -7,7 +7,7 @@
 import { Queue } from "bullmq";
 import type pg from "pg";
 
-import { RECONCILE_QUEUE, reconcileJobId } from "../../src/reconcile/jobs.js";
+import { QUEUE_NAMES, reconcileJobId } from "../../src/pipeline/jobs.js";
 
 export interface PendingCalls {
   pending: number;
@@ -27,7 +27,7 @@ export async function pendingCalls(
     `select call_id, reconcile_due_at is not null as marked from calls
       where reconcile_status = 'pending' and direction = 'outbound'`,
   );
-  const queue = new Queue(RECONCILE_QUEUE, { connection: { url: redisUrl }, prefix });
+  const queue = new Queue(QUEUE_NAMES.reconcile, { connection: { url: redisUrl }, prefix });
   const byJobState: Record<string, number> = {};
   let awaitingRecovery = 0;
   let maxDelaySeconds = 0;

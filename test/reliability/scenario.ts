@@ -10,7 +10,6 @@ import { Queue } from "bullmq";
 import { inject } from "vitest";
 
 import { QUEUE_NAMES } from "../../src/pipeline/jobs.js";
-import { RECONCILE_QUEUE } from "../../src/reconcile/jobs.js";
 import { createPushClient, type PushClient, type Simulator } from "../../src/simulator/index.js";
 import { startTestApp, type TestApp } from "../helpers/app.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/db.js";
@@ -84,7 +83,7 @@ const PUSH_RETRIES_MS = Array.from({ length: 180 }, () => 1000);
 
 async function failedJobs(redisUrl: string, prefix: string): Promise<number> {
   let failed = 0;
-  for (const name of [QUEUE_NAMES.receipts, RECONCILE_QUEUE]) {
+  for (const name of [QUEUE_NAMES.receipts, QUEUE_NAMES.reconcile]) {
     const q = new Queue(name, { connection: { url: redisUrl }, prefix });
     failed += (await q.getJobCounts("failed")).failed ?? 0;
     await q.close();

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 
 import { createLogger, maskNumber } from "../../src/logger.js";
 
-function capture(redactNumbers: boolean) {
+function capture(redactNumbers: boolean, secrets: string[] = []) {
   let out = "";
   const destination = new Writable({
     write(chunk: Buffer, _e, cb) {
@@ -12,7 +12,7 @@ function capture(redactNumbers: boolean) {
       cb();
     },
   });
-  const logger = createLogger({ level: "info", redactNumbers, destination });
+  const logger = createLogger({ level: "info", redactNumbers, destination, secrets });
   return { logger, out: () => out };
 }
 
@@ -47,5 +47,37 @@ describe("logger", () => {
     expect(maskNumber("13812345678")).toBe("*******5678");
     expect(masked.out()).toContain('"caller":"****"');
     expect(masked.out()).not.toContain('"zz"');
+  });
+
+  it("logs errors with their stack and cause, and scrubs secrets from message, stack and cause", () => {
+    const pushToken = "push-token-0123456789";
+    const accessKeySecret = "AkSecret/abcdefghijklmnop";
+    const { logger, out } = capture(false, [pushToken, accessKeySecret]);
+    const cause = new Error(
+      `connect ECONNREFUSED while signing with ${accessKeySecret} for redis://u:hunter22@cache:6379`,
+    );
+    const err = new Error(
+      `POST https://vms.example/push?token=${pushToken}&x=1 failed; SecurityToken=sts-CAIS0123`,
+      { cause },
+    );
+    logger.error({ err }, "push refused: storage unavailable");
+    const line = JSON.parse(out()) as { err: { message: string; stack: string; type: string } };
+    for (const secret of [pushToken, accessKeySecret, "hunter22", "sts-CAIS0123"]) {
+      expect(out()).not.toContain(secret);
+    }
+    // The serializer still gives the type, the stack and the cause (why storage is down).
+    expect(line.err.type).toBe("Error");
+    expect(line.err.stack).toContain("logger.test.ts");
+    expect(out()).toContain("ECONNREFUSED");
+    expect(line.err.message).toContain("token=[redacted]");
+  });
+
+  it("scrubs a known secret wherever it sits in an error's own fields", () => {
+    const secret = "webhook-secret-zzzzzz";
+    const { logger, out } = capture(false, [secret]);
+    const err = Object.assign(new Error("upstream failed"), { request: { url: `/x/${secret}` } });
+    logger.warn({ err }, "x");
+    expect(out()).not.toContain(secret);
+    expect(out()).toContain("upstream failed");
   });
 });

@@ -127,10 +127,7 @@ export function registerPushRoutes(app: FastifyInstance, deps: PushRouteDeps): v
       return 200;
     } catch (err) {
       if (err instanceof StorageUnavailableError) {
-        deps.logger.warn(
-          { messageType, err: { message: err.message } },
-          "push refused: storage unavailable",
-        );
+        deps.logger.warn({ messageType, err }, "push refused: storage unavailable");
         void reply.code(503).send({ code: 503, msg: `${err.message}; retry later` });
         return 503;
       }

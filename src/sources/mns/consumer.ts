@@ -10,12 +10,13 @@
 import type MNSClient from "@alicloud/mns";
 import { ExponentialBackoff, type IBackoff } from "cockatiel";
 
+import { sleep } from "../../infra/sleep.js";
 import type { MnsQueueConfig } from "../../config.js";
 import { decodeMnsBody } from "../../domain/envelope.js";
 import type { Logger } from "../../logger.js";
 import type { Metrics } from "../../ops/metrics.js";
 import type { Intake, IntakeItem } from "../../pipeline/intake.js";
-import type { RejectedRow } from "../../store/receiptsStore.js";
+import type { RejectedRow } from "../../store/rejectedReceipts/insert.js";
 import { mnsClientFactory } from "./mnsClient.js";
 import { classifyMnsError, configHint, mnsErrorCode } from "./mnsErrors.js";
 import type { StsCredentials, TokenProvider } from "./tokens.js";
@@ -35,22 +36,6 @@ export interface MnsConsumerOptions {
 }
 
 const BATCH = 16;
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) {
-      resolve();
-      return;
-    }
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
-}
 
 export function createMnsConsumer(options: MnsConsumerOptions) {
   const { intake, metrics, tokens } = options;
@@ -161,9 +146,9 @@ export function createMnsConsumer(options: MnsConsumerOptions) {
     const log = options.logger.child({ queue: queue.queueName, poller });
     const backoffFactory = new ExponentialBackoff({ initialDelay: 200, maxDelay: 30_000 });
     let backoff: IBackoff<unknown> | undefined;
-    const pause = async (why: string, code: string) => {
+    const pause = async (why: string, code: string, err?: unknown) => {
       backoff = backoff ? backoff.next(undefined) : backoffFactory.next();
-      log.warn({ code, retryInMs: Math.round(backoff.duration) }, why);
+      log.warn({ code, retryInMs: Math.round(backoff.duration), err }, why);
       await sleep(backoff.duration, abort.signal);
     };
 
@@ -197,7 +182,8 @@ export function createMnsConsumer(options: MnsConsumerOptions) {
           metrics.mnsErrors.inc({ queue: queue.queueName, code: "TokenApi" });
           await pause(
             "could not get an STS token from QueryTokenForMnsQueue; retrying",
-            (err as Error).message,
+            "TokenApi",
+            err,
           );
           continue;
         }
@@ -254,7 +240,8 @@ export function createMnsConsumer(options: MnsConsumerOptions) {
         metrics.mnsErrors.inc({ queue: queue.queueName, code: "Storage" });
         await pause(
           "could not store the batch; it stays in MNS and will be redelivered",
-          (err as Error).message,
+          "Storage",
+          err,
         );
       }
     }

@@ -18,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 
 import { normalizeReceipt } from "../../../src/domain/receipt.js";
 import { JOB_CATALOG, QUEUE_NAMES, persistJobId } from "../../../src/pipeline/jobs.js";
-import { insertReceipts } from "../../../src/store/receiptsStore.js";
+import { insertReceipts } from "../../../src/store/receipts/insert.js";
 import { startTestApp, type TestApp } from "../../helpers/app.js";
 import { createTestDatabase, type TestDatabase } from "../../helpers/db.js";
 import { deleteKeysWithPrefix, randomPrefix } from "../../helpers/redis.js";

@@ -10,7 +10,7 @@ import {
   type ComparedValues,
 } from "../../../src/reconcile/detail.js";
 import { buildReconciledWrite, reportValues } from "../../../src/reconcile/reconcileCall.js";
-import type { CallSnapshot } from "../../../src/reconcile/store.js";
+import type { CallSnapshot } from "../../../src/store/calls/reads.js";
 
 const bj = (s: string) => new Date(`${s.replace(" ", "T")}+08:00`);
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { reconcileJobId } from "../../../src/reconcile/jobs.js";
+import { reconcileJobId } from "../../../src/pipeline/jobs.js";
 import {
   afterEmptyRound,
   callEndedAt,

@@ -8,8 +8,8 @@ import type { ReconcilePolicy } from "../../../src/config.js";
 import { createLogger } from "../../../src/logger.js";
 import type { DetailQuery } from "../../../src/reconcile/detailApi.js";
 import { createCallReconciler } from "../../../src/reconcile/reconcileCall.js";
-import type { CallSnapshot } from "../../../src/reconcile/store.js";
-import type { ReconcileWrite } from "../../../src/reconcile/writes.js";
+import type { CallSnapshot } from "../../../src/store/calls/reads.js";
+import type { ReconcileWrite } from "../../../src/store/calls/reconcileWrites.js";
 
 const ended = new Date(Date.now() - 10 * 60_000);
 

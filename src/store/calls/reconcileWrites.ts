@@ -1,15 +1,16 @@
 /**
  * Set-based writes of reconcile results: the worker collects results for a few ms and writes
  * each kind with one UPDATE … FROM unnest(…), rows sorted by call_id so concurrent statements
- * lock rows in the same order. Each item learns whether its row was written.
+ * lock rows in the same order. Each item learns whether its row was written. The detail's
+ * columns are written by their DetailRule (columns.ts).
  */
 import type pg from "pg";
 
-import type { DetailValues, Discrepancies, JsonObject } from "./detail.js";
-import type { SkipReason } from "./store.js";
-
-/** The `calls` columns the detail speaks for (null = keep what the receipts said). */
-export type DetailColumns = DetailValues;
+import { sleep } from "../../infra/sleep.js";
+import { byCallId } from "../lockOrder.js";
+import type { JsonObject } from "../../domain/json.js";
+import { isTransactionConflict } from "../pgErrors.js";
+import { DETAIL_FIELDS, status, type DetailColumns, type SkipReason } from "./columns.js";
 
 export type ReconcileWrite =
   /** Detail found (or re-applied): authoritative columns, detail, discrepancies. */
@@ -20,7 +21,8 @@ export type ReconcileWrite =
       version: string;
       prodId: string;
       detail: JsonObject;
-      discrepancies: Discrepancies;
+      /** Per column, what the receipt and the detail said (stored as jsonb). */
+      discrepancies: JsonObject;
       columns: DetailColumns;
       /** 1 when this was a query round, 0 for a re-apply of the stored detail. */
       attemptIncrement: number;
@@ -34,58 +36,45 @@ export type ReconcileWrite =
   /** Never queried, for `reason` (see SkipReason). */
   | { kind: "skipped"; callId: string; reason: SkipReason };
 
-const byCallId = <T extends { callId: string }>(rows: T[]) =>
-  rows.sort((a, b) => (a.callId < b.callId ? -1 : a.callId > b.callId ? 1 : 0));
+/** The detail's columns as unnest reads them: $3 onwards ($1 call ids, $2 versions). */
+const DETAIL_PARAMS = DETAIL_FIELDS.map((c, i) => ({ ...c, param: `$${i + 3}::${c.type}[]` }));
+const n = DETAIL_PARAMS.length;
 
 const RECONCILED = `
 update calls c set
-  status_code = coalesce(u.status_code, c.status_code),
-  status_msg = coalesce(u.status_msg, c.status_msg),
-  start_time = coalesce(u.start_time, c.start_time),
-  end_time = coalesce(u.end_time, c.end_time),
-  ring_time = coalesce(c.ring_time, u.ring_time),
-  duration_seconds = coalesce(u.duration_seconds, c.duration_seconds),
-  caller = coalesce(u.caller, c.caller),
-  callee = coalesce(u.callee, c.callee),
-  hangup_direction = coalesce(u.hangup_direction, c.hangup_direction),
+  ${DETAIL_PARAMS.map(({ column: col, detail }) =>
+    detail === "detail"
+      ? `${col} = coalesce(u.${col}, c.${col})`
+      : `${col} = coalesce(c.${col}, u.${col})`,
+  ).join(",\n  ")},
   detail = u.detail,
   discrepancies = u.discrepancies,
   prod_id = u.prod_id,
   reconcile_attempts = c.reconcile_attempts + u.attempt_increment,
-  reconcile_status = 'reconciled',
+  reconcile_status = ${status("reconciled")},
   reconcile_due_at = null,
   reconciled_at = now(),
   updated_at = now()
-from unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[],
-            $7::timestamptz[], $8::int[], $9::text[], $10::text[], $11::text[], $12::jsonb[],
-            $13::jsonb[], $14::text[], $15::int[])
-  as u(call_id, version, status_code, status_msg, start_time, end_time, ring_time, duration_seconds,
-       caller, callee, hangup_direction, detail, discrepancies, prod_id, attempt_increment)
+from unnest($1::text[], $2::bigint[], ${DETAIL_PARAMS.map((c) => c.param).join(", ")},
+            $${n + 3}::jsonb[], $${n + 4}::jsonb[], $${n + 5}::text[], $${n + 6}::int[])
+  as u(call_id, version, ${DETAIL_PARAMS.map((c) => c.column).join(", ")},
+       detail, discrepancies, prod_id, attempt_increment)
 where c.call_id = u.call_id
   and (extract(epoch from c.updated_at) * 1000000)::bigint = u.version
-  and c.reconcile_status in ('pending', 'reconciled')
+  and c.reconcile_status in (${status("pending", "reconciled")})
 returning c.call_id as "callId"`;
 
 async function writeReconciled(
   pool: pg.Pool,
   rows: Extract<ReconcileWrite, { kind: "reconciled" }>[],
 ): Promise<Set<string>> {
-  const col = <K extends keyof DetailColumns>(k: K) => rows.map((r) => r.columns[k]);
   const { rows: done } = await pool.query<{ callId: string }>({
     name: "reconcile-write-reconciled",
     text: RECONCILED,
     values: [
       rows.map((r) => r.callId),
       rows.map((r) => r.version),
-      col("statusCode"),
-      col("statusMsg"),
-      col("startTime"),
-      col("endTime"),
-      col("ringTime"),
-      col("durationSeconds"),
-      col("caller"),
-      col("callee"),
-      col("hangupDirection"),
+      ...DETAIL_PARAMS.map(({ key }) => rows.map((r) => r.columns[key])),
       rows.map((r) => JSON.stringify(r.detail)),
       rows.map((r) => JSON.stringify(r.discrepancies)),
       rows.map((r) => r.prodId),
@@ -109,30 +98,30 @@ async function writeSimple(
       text: `update calls c set reconcile_attempts = u.attempts,
                     reconcile_due_at = now() + u.delay_ms * interval '1 millisecond'
                from unnest($1::text[], $2::int[], $3::float8[]) as u(call_id, attempts, delay_ms)
-              where c.call_id = u.call_id and c.reconcile_status = 'pending'
+              where c.call_id = u.call_id and c.reconcile_status = ${status("pending")}
              returning c.call_id as "callId"`,
       values: [ids, attempts, delays],
     },
     not_found: {
-      text: `update calls c set reconcile_status = 'not_found', reconcile_attempts = u.attempts,
+      text: `update calls c set reconcile_status = ${status("not_found")}, reconcile_attempts = u.attempts,
                     reconcile_due_at = null, updated_at = now()
                from unnest($1::text[], $2::int[]) as u(call_id, attempts)
-              where c.call_id = u.call_id and c.reconcile_status = 'pending'
+              where c.call_id = u.call_id and c.reconcile_status = ${status("pending")}
              returning c.call_id as "callId"`,
       values: [ids, attempts],
     },
     deferred: {
       text: `update calls c set reconcile_due_at = now() + u.delay_ms * interval '1 millisecond'
                from unnest($1::text[], $2::float8[]) as u(call_id, delay_ms)
-              where c.call_id = u.call_id and c.reconcile_status in ('pending', 'reconciled')
+              where c.call_id = u.call_id and c.reconcile_status in (${status("pending", "reconciled")})
              returning c.call_id as "callId"`,
       values: [ids, delays],
     },
     skipped: {
-      text: `update calls c set reconcile_status = 'skipped', reconcile_due_at = null,
+      text: `update calls c set reconcile_status = ${status("skipped")}, reconcile_due_at = null,
                     reconcile_skip_reason = u.reason
                from unnest($1::text[], $2::text[]) as u(call_id, reason)
-              where c.call_id = u.call_id and c.reconcile_status = 'pending'
+              where c.call_id = u.call_id and c.reconcile_status = ${status("pending")}
              returning c.call_id as "callId"`,
       values: [ids, reasons],
     },
@@ -146,18 +135,15 @@ async function writeSimple(
   return new Set(done.map((r) => r.callId));
 }
 
-/** PostgreSQL's "try again" errors: deadlock detected, serialization failure. */
-const RETRYABLE = new Set(["40P01", "40001"]);
-
 async function withRetry<T>(fn: () => Promise<T>): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
       return await fn();
     } catch (err) {
-      if (attempt >= 3 || !RETRYABLE.has((err as { code?: string }).code ?? "")) {
+      if (attempt >= 3 || !isTransactionConflict(err)) {
         throw err;
       }
-      await new Promise((r) => setTimeout(r, 10 + Math.random() * 40));
+      await sleep(10 + Math.random() * 40);
     }
   }
 }
@@ -173,7 +159,7 @@ export async function writeResults(pool: pg.Pool, items: ReconcileWrite[]): Prom
   const written = new Set<string>();
   const key = (kind: string, callId: string) => `${kind}\u0000${callId}`;
   for (const [kind, list] of groups) {
-    byCallId(list);
+    list.sort(byCallId);
     const done = await withRetry(() =>
       kind === "reconciled"
         ? writeReconciled(pool, list as Extract<ReconcileWrite, { kind: "reconciled" }>[])

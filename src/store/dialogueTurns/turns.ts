@@ -1,5 +1,6 @@
 /**
- * dialogue_turns writes. Two statements per callback, both idempotent:
+ * dialogue_turns writes (the smart-call callback, src/smartcall/service.ts). Two statements
+ * per callback, both idempotent:
  *
  *   claim   before answering: insert the turn (and the `calls` row, outbound, when missing);
  *           a platform retry collapses on (call_id, turn_time, role), bumps `deliveries` and
@@ -10,21 +11,42 @@
  */
 import type pg from "pg";
 
-import type { AnswerData } from "./answer.js";
-import type { SmartCallTurn } from "./callback.js";
+import { ensureCallSql } from "../calls/smartCall.js";
+import type { SMART_CALL_ANSWER_SOURCES } from "../schema.js";
 
-export type AnsweredBy = "webhook" | "rules" | "default";
+export type AnsweredBy = (typeof SMART_CALL_ANSWER_SOURCES)[number];
 
-export interface ClaimResult {
+/** The `data` object answered to a turn (without call_id), as the smart-call service builds it. */
+export type StoredAnswer = { action: string; action_code: string } & Record<string, unknown>;
+
+/** One callback turn, as src/smartcall/callback.ts parses it. */
+export interface DialogueTurn {
+  callId: string;
+  turnTime: Date;
+  role: string | null;
+  contentType: string;
+  identity: string | null;
+  words: string | null;
+  dtmf: string | null;
+  beginOffsetMs: number | null;
+  endOffsetMs: number | null;
+  dynamicId: string | null;
+  /** `content` decoded. */
+  content: Record<string, unknown>;
+  /** The request parameters exactly as received (the push token removed). */
+  params: Record<string, unknown>;
+}
+
+export interface ClaimResult<A extends StoredAnswer = StoredAnswer> {
   /** false: this turn was stored before (a platform retry). */
   inserted: boolean;
   /** The answer given to an earlier delivery, if it was recorded. */
-  answer: AnswerData | null;
+  answer: A | null;
   answeredBy: AnsweredBy | null;
 }
 
 export interface AnswerRecord {
-  answer: AnswerData;
+  answer: StoredAnswer;
   answeredBy: AnsweredBy;
   reason: string;
   webhookOutcome: string | null;
@@ -35,7 +57,7 @@ export interface AnswerRecord {
 const TURN_COLUMNS = `call_id, turn_time, role, content_type, identity, words, dtmf,
   begin_offset_ms, end_offset_ms, dynamic_id, content, body`;
 
-function turnValues(turn: SmartCallTurn): unknown[] {
+function turnValues(turn: DialogueTurn): unknown[] {
   return [
     turn.callId,
     turn.turnTime,
@@ -55,14 +77,16 @@ function turnValues(turn: SmartCallTurn): unknown[] {
 const TURN_PLACEHOLDERS = "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12::jsonb";
 
 // Every turn has its calls row (outbound), so reports can join; one round trip for both.
-const ENSURE_CALL = `with new_call as (
-  insert into calls (call_id, direction) values ($1, 'outbound') on conflict (call_id) do nothing
-)`;
+const ENSURE_CALL = ensureCallSql("$1");
 
-export async function claimTurn(db: pg.Pool, turn: SmartCallTurn): Promise<ClaimResult> {
+/** `A`: the caller's type of the answers it records (what it reads back is what it stored). */
+export async function claimTurn<A extends StoredAnswer = StoredAnswer>(
+  db: pg.Pool,
+  turn: DialogueTurn,
+): Promise<ClaimResult<A>> {
   const { rows } = await db.query<{
     inserted: boolean;
-    answer: AnswerData | null;
+    answer: A | null;
     answered_by: AnsweredBy | null;
   }>({
     name: "smart-call-claim-turn",
@@ -84,7 +108,7 @@ export async function claimTurn(db: pg.Pool, turn: SmartCallTurn): Promise<Claim
 /** Stores the answer; true when it was stored, false when an earlier answer was already there. */
 export async function recordAnswer(
   db: pg.Pool,
-  turn: SmartCallTurn,
+  turn: DialogueTurn,
   rec: AnswerRecord,
 ): Promise<boolean> {
   const res = await db.query({

@@ -1,0 +1,99 @@
+/**
+ * The worker part (roles `all` and `worker`): the sweeper, the persist worker, the
+ * reconciler and outcome delivery, as a list of components in stop order (the sweeper first, so it enqueues nothing
+ * into workers that are closing). Each closes the connections it was given after it stopped.
+ * A new worker-role feature adds one component to this list.
+ */
+import type pg from "pg";
+
+import type { Config } from "../config.js";
+import { createDeliveryWorker, type DeliveryTuning } from "../delivery/worker.js";
+import { closeRedis } from "../infra/redis.js";
+import type { Logger } from "../logger.js";
+import type { Metrics } from "../ops/metrics.js";
+import { createPersistWorker } from "../pipeline/persistWorker.js";
+import { createSweeper } from "../pipeline/sweeper.js";
+import { createReconciler, type ReconcilerTuning } from "../reconcile/reconciler.js";
+import { closeReconcileLink, type Clients } from "./clients.js";
+import type { Component } from "./component.js";
+
+export interface WorkerDeps {
+  config: Config;
+  pool: pg.Pool;
+  clients: Clients;
+  metrics: Metrics;
+  logger: Logger;
+  sweep?: { intervalMs?: number; graceMs?: number };
+  reconcile?: ReconcilerTuning;
+  delivery?: DeliveryTuning;
+}
+
+export interface WorkerPart {
+  components: Component[];
+  /** Tests call sweepOnce() directly. */
+  sweeper: { sweepOnce(): Promise<number> };
+}
+
+export function buildWorker(deps: WorkerDeps): WorkerPart {
+  const { config, pool, clients, metrics, logger } = deps;
+  const sweeper = createSweeper({
+    pool,
+    queues: clients.queues,
+    logger: logger.child({ component: "sweeper" }),
+    ...deps.sweep,
+  });
+  const persistRedis = clients.persistRedis;
+  if (!persistRedis) {
+    throw new TypeError("buildWorker: the clients were opened for a role without workers");
+  }
+  const persist = createPersistWorker({
+    config,
+    connection: persistRedis,
+    pool,
+    metrics,
+    logger: logger.child({ component: "persist" }),
+  });
+  // Reconciliation against QueryCallDetailByCallId (marks calls skipped when off).
+  const link = clients.reconcile;
+  const reconciler = createReconciler({
+    config,
+    pool,
+    link,
+    metrics: metrics.reconcile,
+    logger: logger.child({ component: "reconcile" }),
+    ...(deps.reconcile ? { tuning: deps.reconcile } : {}),
+  });
+  // Outcome delivery to webhook endpoints: its own small pool and LISTEN connection, no Redis.
+  const delivery = createDeliveryWorker({
+    databaseUrl: config.databaseUrl,
+    webhooks: config.webhooks,
+    metrics: metrics.delivery,
+    logger: logger.child({ component: "delivery" }),
+    ...(deps.delivery ? { tuning: deps.delivery } : {}),
+  });
+  return {
+    sweeper,
+    components: [
+      { name: "sweeper", start: () => sweeper.start(), stop: () => sweeper.stop() },
+      {
+        name: "persist-worker",
+        start: () => persist.start(),
+        stop: async () => {
+          await persist.stop();
+          await closeRedis(persistRedis);
+        },
+      },
+      {
+        name: "reconciler",
+        start: () => reconciler.start(),
+        stop: async () => {
+          await reconciler.stop();
+          if (link) {
+            await closeReconcileLink(link);
+          }
+        },
+      },
+      { name: "delivery", start: () => delivery.start(), stop: () => delivery.stop() },
+    ],
+  };
+}
