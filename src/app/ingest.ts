@@ -11,6 +11,7 @@ import { registerQueueBoard } from "../ops/board.js";
 import type { Metrics } from "../ops/metrics.js";
 import type { Intake } from "../pipeline/intake.js";
 import { registerSmartCallRoute } from "../smartcall/route.js";
+import { anyEndpointWants } from "../delivery/endpointsConfig.js";
 import { createSmartCallService, type SmartCallService } from "../smartcall/service.js";
 import { registerPushRoutes } from "../sources/http/pushRoute.js";
 import { createMnsConsumer } from "../sources/mns/consumer.js";
@@ -34,6 +35,7 @@ export async function openSmartCall(
     pool,
     metrics: metrics.smartCall,
     logger: logger.child({ component: "smart-call" }),
+    emitDialogueTurns: anyEndpointWants(config.webhooks.endpoints, "dialogue.turn"),
   }).catch(async (err: unknown) => {
     await pool.end();
     throw err;

@@ -192,3 +192,11 @@ export function endpointWants(
     (e.outIdPrefix === null || (event.outId ?? "").startsWith(e.outIdPrefix))
   );
 }
+
+/** Whether some endpoint takes an opt-in type (e.g. dialogue.turn): emit it only then. */
+export function anyEndpointWants(endpoints: readonly WebhookEndpoint[], type: string): boolean {
+  return (
+    !(OPT_IN_EVENT_TYPES as readonly string[]).includes(type) ||
+    endpoints.some((e) => (e.types as readonly string[]).includes(type))
+  );
+}

@@ -14,7 +14,6 @@ import { setTimeout as sleep } from "node:timers/promises";
 
 import type pg from "pg";
 
-import { OPT_IN_EVENT_TYPES } from "../domain/outcomeEvents.js";
 import type { Logger } from "../logger.js";
 import { claimDueDeliveries, type ClaimedDelivery } from "../store/deliveries/claim.js";
 import { fanOutEvents, type PendingDeliveryRow } from "../store/deliveries/fanOut.js";
@@ -76,14 +75,6 @@ export function routeEvents(
         endpoint: ep.url,
         delayMs,
       })),
-  );
-}
-
-/** Whether some endpoint takes an opt-in type (e.g. dialogue.turn): emit it only then. */
-export function anyEndpointWants(endpoints: readonly WebhookEndpoint[], type: string): boolean {
-  return (
-    !(OPT_IN_EVENT_TYPES as readonly string[]).includes(type) ||
-    endpoints.some((e) => (e.types as readonly string[]).includes(type))
   );
 }
 
