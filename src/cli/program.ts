@@ -62,7 +62,7 @@ export function buildProgram(): Command {
   program
     .command("prune")
     .description(
-      "drop the receipts and call_events month partitions older than a retention period (calls, recordings and reports stay)",
+      "drop the receipts, call_events, events and deliveries month partitions older than a retention period (calls, recordings and reports stay)",
     )
     .requiredOption(
       "--older-than <duration>",
