@@ -27,6 +27,7 @@ import type { Logger } from "./logger.js";
 import { createMetrics, type Metrics } from "./ops/metrics.js";
 import { registerQueueMetrics } from "./ops/queueMetrics.js";
 import { createIntake, type Intake } from "./pipeline/intake.js";
+import type { DeliveryTuning } from "./delivery/worker.js";
 import type { ReconcilerTuning } from "./reconcile/reconciler.js";
 import type { FetcherTuning } from "./recordings/fetcher.js";
 import { openObjectStore } from "./recordings/objectStore.js";
@@ -49,6 +50,8 @@ export interface AppOptions {
   reconcile?: ReconcilerTuning;
   /** Recording fetcher timing (tests shorten it). */
   recordings?: FetcherTuning;
+  /** Outcome delivery timing (tests shorten it). */
+  delivery?: DeliveryTuning;
 }
 
 export interface App {
@@ -103,6 +106,7 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
         // Recordings downloaded into VMS_RECORDINGS_STORE before Alibaba's 7-day link expires.
         recordingStore: await openObjectStore(config),
         ...(options.recordings ? { recordings: options.recordings } : {}),
+        ...(options.delivery ? { delivery: options.delivery } : {}),
       })
     : undefined;
   const http = buildHttp({

@@ -10,6 +10,13 @@ import { resolve as resolvePath } from "node:path";
 
 import { z } from "zod";
 
+import {
+  loadEndpoints,
+  parseDuration,
+  parseRetrySchedule,
+  redactEndpoint,
+  type WebhookEndpoint,
+} from "./delivery/endpointsConfig.js";
 import { HOUR, SECOND } from "./domain/time.js";
 import { ConfigError } from "./errors.js";
 
@@ -335,6 +342,42 @@ const envSchema = z.object({
   /** 0: no cap. Shared by every download of one process. */
   VMS_RECORDINGS_MAX_BYTES_PER_S: intInRange(0, 10 * 1024 * 1024 * 1024, 0),
   VMS_RECORDINGS_MAX_BYTES: intInRange(1024, 64 * 1024 * 1024 * 1024, 2 * 1024 * 1024 * 1024),
+  VMS_WEBHOOK_URLS: optionalString,
+  VMS_WEBHOOK_SECRET: optionalString,
+  VMS_WEBHOOK_CONFIG: optionalString,
+  VMS_WEBHOOK_TIMEOUT_MS: intInRange(100, 300_000, 15_000),
+  VMS_WEBHOOK_RETRY_SCHEDULE: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .default("0s,5s,5m,30m,2h,5h,10h,10h")
+      .transform((s, ctx) => {
+        const r = parseRetrySchedule(s);
+        if (!r.ok) {
+          ctx.addIssue({ code: "custom", message: r.problem });
+          return z.NEVER;
+        }
+        return r.value;
+      }),
+  ),
+  VMS_WEBHOOK_PAUSE_AFTER: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .default("5d")
+      .transform((s, ctx) => {
+        const ms = parseDuration(s);
+        if (ms === undefined || ms < 1000) {
+          ctx.addIssue({
+            code: "custom",
+            message: `must be a duration of at least 1s such as 12h or 5d, got "${s}"`,
+          });
+          return z.NEVER;
+        }
+        return ms;
+      }),
+  ),
+  VMS_WEBHOOK_CONCURRENCY: intInRange(1, 256, 8),
   LOG_LEVEL: z.preprocess(
     (v) => (typeof v === "string" ? v.trim().toLowerCase() || undefined : v),
     z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(", ")}` }).default("info"),
@@ -403,6 +446,17 @@ export interface Config {
     /** Largest recording accepted; a bigger one ends `failed` (too_large). */
     maxBytes: number;
   };
+  /** Outcome delivery (src/delivery/); no endpoints: events are still written and NOTIFYed. */
+  webhooks: {
+    endpoints: WebhookEndpoint[];
+    timeoutMs: number;
+    /** Wait before each attempt (the first is usually 0); after the last failure: dead. */
+    retryScheduleMs: number[];
+    /** An endpoint that answered nothing but failures for this long is paused. */
+    pauseAfterMs: number;
+    /** Requests in flight per worker process. */
+    concurrency: number;
+  };
   log: { level: (typeof LOG_LEVELS)[number]; redactNumbers: boolean };
 }
 
@@ -422,6 +476,7 @@ export function configSecrets(config: Config): string[] {
     config.recordings.s3.credentials?.secretAccessKey,
     config.recordings.s3.credentials?.sessionToken,
     ...passwords,
+    ...config.webhooks.endpoints.map((e) => e.secret),
   ].filter((s): s is string => s !== undefined && s !== "");
 }
 
@@ -432,6 +487,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       const name = String(issue.path[0] ?? "environment");
       return `  ${name}: ${issue.message}`;
     });
+    // The webhook endpoints are checked after the schema; report theirs now too, so that every
+    // bad variable is named at once.
+    const blank = (v: string | undefined) => (v?.trim() ? v.trim() : undefined);
+    const hooks = loadEndpoints({
+      urls: blank(env.VMS_WEBHOOK_URLS),
+      secret: blank(env.VMS_WEBHOOK_SECRET),
+      configPath: blank(env.VMS_WEBHOOK_CONFIG),
+    });
+    lines.push(...hooks.problems.map(([name, message]) => `  ${name}: ${message}`));
     throw new ConfigError(`invalid configuration:\n${lines.join("\n")}`);
   }
   const e = parsed.data;
@@ -475,6 +539,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     // The push token is written into Alibaba's console and URLs; it must never open the board.
     problems.push("  VMS_ADMIN_TOKEN: must differ from VMS_PUSH_TOKEN");
   }
+  const webhooks = loadEndpoints({
+    urls: e.VMS_WEBHOOK_URLS,
+    secret: e.VMS_WEBHOOK_SECRET,
+    configPath: e.VMS_WEBHOOK_CONFIG,
+  });
+  problems.push(...webhooks.problems.map(([name, message]) => `  ${name}: ${message}`));
   if (problems.length > 0) {
     throw new ConfigError(`invalid configuration:\n${problems.join("\n")}`);
   }
@@ -534,6 +604,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxBytesPerSecond: e.VMS_RECORDINGS_MAX_BYTES_PER_S,
       maxBytes: e.VMS_RECORDINGS_MAX_BYTES,
     },
+    webhooks: {
+      endpoints: webhooks.endpoints,
+      timeoutMs: e.VMS_WEBHOOK_TIMEOUT_MS,
+      retryScheduleMs: e.VMS_WEBHOOK_RETRY_SCHEDULE,
+      pauseAfterMs: e.VMS_WEBHOOK_PAUSE_AFTER,
+      concurrency: e.VMS_WEBHOOK_CONCURRENCY,
+    },
     log: { level: e.LOG_LEVEL, redactNumbers: e.LOG_REDACT_NUMBERS ?? false },
   };
 }
@@ -579,6 +656,14 @@ export function describeConfig(config: Config): Record<string, unknown> {
         ...config.recordings.s3,
         credentials: config.recordings.s3.credentials ? "(set)" : "(SDK default chain)",
       },
+    },
+    webhooks: {
+      ...config.webhooks,
+      endpoints: config.webhooks.endpoints.map((w) => ({
+        ...w,
+        url: redactEndpoint(w.url),
+        secret: "(set)",
+      })),
     },
     log: config.log,
   };

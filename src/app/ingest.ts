@@ -12,6 +12,7 @@ import { registerCallExplorer } from "../ui/index.js";
 import type { Metrics } from "../ops/metrics.js";
 import type { Intake } from "../pipeline/intake.js";
 import { registerSmartCallRoute } from "../smartcall/route.js";
+import { anyEndpointWants } from "../delivery/endpointsConfig.js";
 import { createSmartCallService, type SmartCallService } from "../smartcall/service.js";
 import { registerPushRoutes } from "../sources/http/pushRoute.js";
 import { createMnsConsumer } from "../sources/mns/consumer.js";
@@ -35,6 +36,7 @@ export async function openSmartCall(
     pool,
     metrics: metrics.smartCall,
     logger: logger.child({ component: "smart-call" }),
+    emitDialogueTurns: anyEndpointWants(config.webhooks.endpoints, "dialogue.turn"),
   }).catch(async (err: unknown) => {
     await pool.end();
     throw err;

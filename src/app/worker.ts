@@ -1,12 +1,14 @@
 /**
  * The worker part (roles `all` and `worker`): the sweeper, the persist worker, the
- * reconciler and the recording fetcher, as a list of components in stop order (the sweeper first, so it enqueues nothing
+ * reconciler, the recording fetcher and outcome delivery, as a list of components in stop order (the sweeper first, so it enqueues nothing
  * into workers that are closing). Each closes the connections it was given after it stopped.
  * A new worker-role feature adds one component to this list.
  */
 import type pg from "pg";
 
 import type { Config } from "../config.js";
+import { createDeliveryWorker, type DeliveryTuning } from "../delivery/worker.js";
+import { createPool } from "../store/db.js";
 import { closeRedis } from "../infra/redis.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../ops/metrics.js";
@@ -29,6 +31,7 @@ export interface WorkerDeps {
   /** Where recordings are kept; undefined when VMS_RECORDINGS_STORE is off. */
   recordingStore: ObjectStore | undefined;
   recordings?: FetcherTuning;
+  delivery?: DeliveryTuning;
 }
 
 export interface WorkerPart {
@@ -74,6 +77,20 @@ export function buildWorker(deps: WorkerDeps): WorkerPart {
     logger: logger.child({ component: "recordings" }),
     ...(deps.recordings ? { tuning: deps.recordings } : {}),
   });
+  // Outcome delivery to webhook endpoints: its own small pool and LISTEN connection, no Redis.
+  const deliveryPool = createPool(config.databaseUrl, {
+    max: 4,
+    connectionTimeoutMillis: 5000,
+    applicationName: "voice-receipts delivery",
+  });
+  const delivery = createDeliveryWorker({
+    databaseUrl: config.databaseUrl,
+    pool: deliveryPool,
+    webhooks: config.webhooks,
+    metrics: metrics.delivery,
+    logger: logger.child({ component: "delivery" }),
+    ...(deps.delivery ? { tuning: deps.delivery } : {}),
+  });
   return {
     sweeper,
     components: [
@@ -97,6 +114,14 @@ export function buildWorker(deps: WorkerDeps): WorkerPart {
         },
       },
       { name: "recordings", start: () => recordings.start(), stop: () => recordings.stop() },
+      {
+        name: "delivery",
+        start: () => delivery.start(),
+        stop: async () => {
+          await delivery.stop();
+          await deliveryPool.end();
+        },
+      },
     ],
   };
 }

@@ -5,6 +5,7 @@
 import { Command, InvalidArgumentError, Option } from "commander";
 
 import { ROLES, type Role } from "../app/roles.js";
+import { registerDeliveriesCommand } from "./deliveries.js";
 import { parseRetention, type Retention } from "./prune.js";
 import { recordingsCommand } from "./recordings.js";
 
@@ -62,7 +63,7 @@ export function buildProgram(): Command {
   program
     .command("prune")
     .description(
-      "drop the receipts and call_events month partitions older than a retention period, and the recordings received before it with their stored objects (calls and reports stay)",
+      "drop the receipts, call_events, events and deliveries month partitions older than a retention period, and the recordings received before it with their stored objects (calls and reports stay)",
     )
     .requiredOption(
       "--older-than <duration>",
@@ -262,5 +263,6 @@ Replaying the same archives again adds nothing.`,
 
   program.addCommand(recordingsCommand());
 
+  registerDeliveriesCommand(program);
   return program;
 }

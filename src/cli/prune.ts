@@ -52,6 +52,13 @@ export function cutoffOf(r: Retention, now: Date): Date {
   }
 }
 
+/** What keeps a partition (src/store/partitions.ts countWaiting), per table. */
+const WAITING: Record<string, string> = {
+  receipts: "receipt(s) not applied yet",
+  events: "event(s) with a delivery still pending",
+  deliveries: "delivery attempt(s) still pending",
+};
+
 export interface PruneCommandOptions {
   olderThan: Retention;
   dryRun?: boolean;
@@ -90,8 +97,8 @@ export async function pruneCommand(
     }
     for (const p of result.refused) {
       out.push(
-        `kept ${p.name}: ${p.unprocessed} receipt(s) not applied yet; ` +
-          "prune again once the workers have applied them",
+        `kept ${p.name}: ${p.unprocessed} ${WAITING[p.table]}; ` +
+          "prune again once the workers are done with them",
       );
     }
     // Recordings received before the cutoff go with their stored objects.
@@ -107,7 +114,7 @@ export async function pruneCommand(
     out.push(
       `${dryRun ? "dry run: " : ""}${result.dropped.length} partition(s) ` +
         `${dryRun ? "would be dropped" : "dropped"}, ` +
-        `${result.refused.length} kept with unapplied receipts, cutoff ${cutoff.toISOString()} ` +
+        `${result.refused.length} kept with rows in flight, cutoff ${cutoff.toISOString()} ` +
         "(calls and reports are not touched)",
     );
     io.stdout.write(`${out.join("\n")}\n`);

@@ -3,6 +3,7 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 
+import { createDeliveryMetrics } from "../delivery/metrics.js";
 import { createReconcileMetrics } from "../reconcile/metrics.js";
 import { createRecordingMetrics } from "../recordings/metrics.js";
 import { createSmartCallMetrics } from "../smartcall/metrics.js";
@@ -85,6 +86,8 @@ export function createMetrics() {
     /** voice_receipts_reconcile_*: QueryCallDetailByCallId calls, outcomes, limiter waits. */
     reconcile: createReconcileMetrics(registry),
     recordings: createRecordingMetrics(registry),
+    /** voice_receipts_webhook_*: outcome delivery per endpoint. */
+    delivery: createDeliveryMetrics(registry),
     /** voice_receipts_smart_call_*: callbacks by answerer and outcome, webhook latency. */
     smartCall: createSmartCallMetrics(registry),
   };

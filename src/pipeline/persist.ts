@@ -9,6 +9,7 @@ import type pg from "pg";
 import { normalizeReceipt, type CallPatch } from "../domain/receipt.js";
 import { applyRows, type BatchRows } from "../store/applyBatch.js";
 import { mergeCallPatches, refreshDtmfFromEvents } from "../store/calls/applyReceipts.js";
+import { emitCallsCompleted } from "../store/events/callEvents.js";
 import { lockUnprocessed, markDeadLettered } from "../store/receipts/apply.js";
 import { insertRejected, type RejectedRow } from "../store/rejectedReceipts/insert.js";
 import { inTransaction } from "../store/transaction.js";
@@ -76,6 +77,12 @@ export async function applyReceipts(
     if (goodIds.length > 0) {
       await applyRows(client, batch);
       await refreshDtmfFromEvents(client, [...dtmfCalls]);
+      // Outcome events (README "Deliver outcomes to your systems"): call.completed, in this
+      // transaction.
+      await emitCallsCompleted(
+        client,
+        batch.calls.map((c) => c.callId),
+      );
     }
     if (deadIds.length > 0) {
       await insertRejected(client, dead);

@@ -66,6 +66,8 @@ export interface SmartCallServiceDeps {
   logger: Logger;
   /** Rules file polling interval (tests shorten it); default 2 s. */
   rulesPollMs?: number;
+  /** Write a dialogue.turn outcome event per answered turn (a webhook endpoint opted in). */
+  emitDialogueTurns?: boolean;
 }
 
 type Settled<T> =
@@ -214,11 +216,12 @@ export async function createSmartCallService(
     const record = claim
       .catch(() => undefined)
       .then(() =>
-        recordAnswer(pool, turn, {
-          ...decision,
-          answeredAt: new Date(),
-          latencyMs,
-        }),
+        recordAnswer(
+          pool,
+          turn,
+          { ...decision, answeredAt: new Date(), latencyMs },
+          deps.emitDialogueTurns === true,
+        ),
       )
       .then(
         () => {

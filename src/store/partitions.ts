@@ -1,6 +1,8 @@
 /**
  * Month partitions of `receipts` and `call_events` (migrations/0005_partition_receipts.sql,
- * README "Database"): created ahead by every daemon, dropped past retention by `prune`.
+ * README "Database"), and of the outbox `events` and its `deliveries`
+ * (migrations/0010_outcome_delivery.sql): created ahead by every daemon, dropped past retention
+ * by `prune`.
  *
  * Months are Beijing calendar months, as in the migration; partition `<table>_pYYYY_MM` holds
  * [YYYY-MM-01 00:00 +08, first of the next month 00:00 +08). Creation goes through the
@@ -13,13 +15,15 @@ import type pg from "pg";
 import type { Logger } from "../logger.js";
 import { inTransaction as inPlainTransaction } from "./transaction.js";
 
-export const PARTITIONED_TABLES = ["receipts", "call_events"] as const;
+export const PARTITIONED_TABLES = ["receipts", "call_events", "events", "deliveries"] as const;
 export type PartitionedTable = (typeof PARTITIONED_TABLES)[number];
 
 /** The partition key column of each table. */
 const KEY_COLUMN: Record<PartitionedTable, string> = {
   receipts: "receipt_time",
   call_events: "status_time",
+  events: "occurred_at",
+  deliveries: "created_at",
 };
 
 /** Months created ahead of the current one. */
@@ -47,7 +51,7 @@ export function partitionName(table: PartitionedTable, month: string): string {
   return `${table}_p${month.slice(0, 4)}_${month.slice(5, 7)}`;
 }
 
-const PARTITION_NAME = /^(receipts|call_events)_p(\d{4})_(\d{2})$/;
+const PARTITION_NAME = /^(receipts|call_events|events|deliveries)_p(\d{4})_(\d{2})$/;
 
 export interface MonthPartition {
   table: PartitionedTable;
@@ -64,7 +68,7 @@ export async function listMonthPartitions(db: pg.Pool | pg.PoolClient): Promise<
     `select c.relname as name, exists (select 1 from pg_inherits i where i.inhrelid = c.oid) as attached
        from pg_class c
       where c.relnamespace = 'public'::regnamespace and c.relkind = 'r'
-        and c.relname ~ '^(receipts|call_events)_p[0-9]{4}_[0-9]{2}$'`,
+        and c.relname ~ '^(receipts|call_events|events|deliveries)_p[0-9]{4}_[0-9]{2}$'`,
   );
   const out: MonthPartition[] = [];
   for (const r of rows) {
@@ -202,15 +206,16 @@ export interface PruneOptions {
 export interface PruneResult {
   /** Dropped (or, with dryRun, that would be). */
   dropped: MonthPartition[];
-  /** receipts partitions kept because some of their receipts are not applied yet. */
+  /** Partitions kept because some of their rows are still in flight (countWaiting). */
   refused: (MonthPartition & { unprocessed: number })[];
 }
 
 /**
- * Drops the receipts and call_events month partitions older than the cutoff, and forgets their
+ * Drops the receipts, call_events, events and deliveries month partitions older than the cutoff, and forgets their
  * receipts' dedup keys. Never touches calls, recordings, rejected_receipts, dialogue_turns or
  * the default partitions. A receipts partition with unprocessed receipts is refused (they are
- * acknowledged and not yet applied).
+ * acknowledged and not yet applied), and so is an events or deliveries partition with a
+ * delivery still pending.
  *
  * Per partition: detach it in a short transaction that holds the parent's lock (so no receipt
  * can be added to it between the check and the detach), then delete its keys and drop it
@@ -224,7 +229,7 @@ export async function prunePartitions(pool: pg.Pool, options: PruneOptions): Pro
     if (end.getTime() > options.cutoff.getTime()) {
       continue;
     }
-    const unprocessed = p.table === "receipts" ? await countUnprocessed(pool, p.name) : 0;
+    const unprocessed = await countWaiting(pool, p);
     if (unprocessed > 0) {
       result.refused.push({ ...p, unprocessed });
       continue;
@@ -236,7 +241,7 @@ export async function prunePartitions(pool: pg.Pool, options: PruneOptions): Pro
     if (p.attached) {
       const detached = await inTransaction(pool, async (c) => {
         await c.query(`lock table ${p.table} in access exclusive mode`);
-        const n = p.table === "receipts" ? await countUnprocessed(c, p.name) : 0;
+        const n = await countWaiting(c, p);
         if (n > 0) {
           result.refused.push({ ...p, unprocessed: n });
           return false;
@@ -262,9 +267,23 @@ export async function prunePartitions(pool: pg.Pool, options: PruneOptions): Pro
   return result;
 }
 
-async function countUnprocessed(db: pg.Pool | pg.PoolClient, partition: string): Promise<number> {
+/**
+ * Rows of a partition that are still in flight: receipts not applied yet, deliveries not sent
+ * yet, events with a delivery still pending. Such a partition is kept.
+ */
+async function countWaiting(db: pg.Pool | pg.PoolClient, p: MonthPartition): Promise<number> {
+  const where: Record<PartitionedTable, string> = {
+    receipts: "processed_at is null",
+    call_events: "false",
+    // Not "not fanned out yet": without webhook endpoints no event ever is.
+    events: `exists (select 1 from deliveries d where d.event_id = x.id and d.status = 'pending')`,
+    deliveries: "status = 'pending'",
+  };
+  if (p.table === "call_events") {
+    return 0;
+  }
   const { rows } = await db.query<{ n: number }>(
-    `select count(*)::int as n from ${partition} where processed_at is null`,
+    `select count(*)::int as n from ${p.name} x where ${where[p.table]}`,
   );
   return rows[0]?.n ?? 0;
 }

@@ -12,6 +12,7 @@ import { sql } from "drizzle-orm";
 import {
   bigint,
   bigserial,
+  boolean,
   check,
   index,
   integer,
@@ -22,6 +23,8 @@ import {
   timestamp,
   unique,
 } from "drizzle-orm/pg-core";
+
+import { EVENT_TYPES } from "../domain/outcomeEvents.js";
 
 const tstz = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
 
@@ -334,3 +337,90 @@ export const dialogueTurns = pgTable(
     ),
   ],
 );
+
+export const DELIVERY_STATUSES = ["pending", "delivered", "failed", "dead"] as const;
+
+/**
+ * The outbox of outcome events (migrations/0010_outcome_delivery.sql, README "Deliver outcomes
+ * to your systems"): written in the transaction of the change that causes the event
+ * (src/store/events/), announced with NOTIFY voice_receipts_events on commit. Partitioned by
+ * month of occurred_at; `id` is the webhook-id receivers dedup on.
+ */
+export const events = pgTable(
+  "events",
+  {
+    id: text("id").notNull(),
+    /** Order of events (per call, deliveries keep it). */
+    seq: bigserial("seq", { mode: "number" }).notNull(),
+    type: text("type", { enum: EVENT_TYPES }).notNull(),
+    occurredAt: tstz("occurred_at").notNull().defaultNow(),
+    callId: text("call_id"),
+    outId: text("out_id"),
+    payload: jsonb("payload").notNull(),
+    /** When the delivery worker created its endpoints' first pending deliveries. */
+    fannedOutAt: tstz("fanned_out_at"),
+  },
+  (t) => [
+    primaryKey({ name: "events_pkey", columns: [t.id, t.occurredAt] }),
+    index("events_id_idx").on(t.id),
+    index("events_call_type_idx").on(t.callId, t.type),
+    index("events_unfanned_idx")
+      .on(t.seq)
+      .where(sql`${t.fannedOutAt} is null`),
+  ],
+);
+
+/**
+ * Every attempt to send one event to one endpoint, and the next one (status `pending`, due at
+ * `due_at`). Partitioned by month of created_at (src/store/deliveries/).
+ */
+export const deliveries = pgTable(
+  "deliveries",
+  {
+    id: bigserial("id", { mode: "number" }).notNull(),
+    createdAt: tstz("created_at").notNull().defaultNow(),
+    eventId: text("event_id").notNull(),
+    eventSeq: bigint("event_seq", { mode: "number" }).notNull(),
+    eventOccurredAt: tstz("event_occurred_at").notNull(),
+    eventType: text("event_type").notNull(),
+    callId: text("call_id"),
+    endpoint: text("endpoint").notNull(),
+    attempt: integer("attempt").notNull(),
+    status: text("status", { enum: DELIVERY_STATUSES }).notNull().default("pending"),
+    dueAt: tstz("due_at").notNull(),
+    /** A worker sending it holds it until then; a worker killed mid-send lets it expire. */
+    leasedUntil: tstz("leased_until"),
+    attemptedAt: tstz("attempted_at"),
+    httpStatus: integer("http_status"),
+    latencyMs: integer("latency_ms"),
+    /** The first bytes of the response body. */
+    response: text("response"),
+    error: text("error"),
+    /** Added by `deliveries replay`. */
+    replay: boolean("replay").notNull().default(false),
+  },
+  (t) => [
+    primaryKey({ name: "deliveries_pkey", columns: [t.id, t.createdAt] }),
+    index("deliveries_due_idx")
+      .on(t.dueAt)
+      .where(sql`${t.status} = 'pending'`),
+    index("deliveries_pending_order_idx")
+      .on(t.endpoint, t.callId, t.eventSeq)
+      .where(sql`${t.status} = 'pending'`),
+    index("deliveries_event_idx").on(t.eventId),
+    index("deliveries_attempted_idx").on(t.attemptedAt),
+    check(
+      "deliveries_status_check",
+      sql`${t.status} in ('pending', 'delivered', 'failed', 'dead')`,
+    ),
+  ],
+);
+
+/** Per webhook endpoint: failing since when, paused (until `deliveries resume`). */
+export const deliveryEndpoints = pgTable("delivery_endpoints", {
+  url: text("url").primaryKey(),
+  failingSince: tstz("failing_since"),
+  lastSuccessAt: tstz("last_success_at"),
+  pausedAt: tstz("paused_at"),
+  updatedAt: tstz("updated_at").notNull().defaultNow(),
+});

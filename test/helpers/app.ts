@@ -27,6 +27,7 @@ export async function startTestApp(opts: {
   redisUrl?: string;
   sweep?: AppOptions["sweep"];
   recordings?: AppOptions["recordings"];
+  delivery?: AppOptions["delivery"];
 }): Promise<TestApp> {
   const config = loadConfig({
     DATABASE_URL: opts.databaseUrl,
@@ -63,6 +64,7 @@ export async function startTestApp(opts: {
     port: 0,
     ...(opts.sweep ? { sweep: opts.sweep } : {}),
     ...(opts.recordings ? { recordings: opts.recordings } : {}),
+    ...(opts.delivery ? { delivery: opts.delivery } : {}),
   });
   await app.start();
   return {

@@ -264,7 +264,8 @@ describe("partitions created ahead", () => {
     (
       await rows<{ name: string }>(
         `select c.relname as name from pg_inherits i join pg_class c on c.oid = i.inhrelid
-          where i.inhparent in ('receipts'::regclass, 'call_events'::regclass)
+          where i.inhparent in ('receipts'::regclass, 'call_events'::regclass,
+                                'events'::regclass, 'deliveries'::regclass)
             and c.relname like $1 order by 1`,
         [like],
       )
@@ -275,14 +276,9 @@ describe("partitions created ahead", () => {
     const pools = [0, 1].map(() => new pg.Pool({ connectionString: db.url, max: 2 }));
     try {
       const created = await Promise.all(pools.map((p) => ensurePartitions(p, { now })));
-      const expected = [
-        "call_events_p2031_03",
-        "call_events_p2031_04",
-        "call_events_p2031_05",
-        "receipts_p2031_03",
-        "receipts_p2031_04",
-        "receipts_p2031_05",
-      ];
+      const expected = ["call_events", "deliveries", "events", "receipts"].flatMap((t) =>
+        ["03", "04", "05"].map((m) => `${t}_p2031_${m}`),
+      );
       // Each partition created by exactly one of them, and all of them attached.
       expect(created.flat().sort()).toEqual(expected);
       expect(await attached("%p2031%")).toEqual(expected);

@@ -9,7 +9,9 @@ import type pg from "pg";
 import { sleep } from "../../infra/sleep.js";
 import { byCallId } from "../lockOrder.js";
 import type { JsonObject } from "../../domain/json.js";
+import { emitReconcileOutcomes } from "../events/callEvents.js";
 import { isTransactionConflict } from "../pgErrors.js";
+import { inTransaction } from "../transaction.js";
 import { DETAIL_FIELDS, status, type DetailColumns, type SkipReason } from "./columns.js";
 
 export type ReconcileWrite =
@@ -40,7 +42,15 @@ export type ReconcileWrite =
 const DETAIL_PARAMS = DETAIL_FIELDS.map((c, i) => ({ ...c, param: `$${i + 3}::${c.type}[]` }));
 const n = DETAIL_PARAMS.length;
 
+const DETAIL_COLUMNS = DETAIL_PARAMS.map((c) => c.column);
+
+// Outcome events: \`old\` holds the detail's columns as they were (rows locked in call_id
+// order, like every writer of calls), so the statement says whether the detail changed any of
+// them: call.reconciled's \`changed\`.
 const RECONCILED = `
+with old as (
+  select call_id, ${DETAIL_COLUMNS.join(", ")}
+    from calls where call_id = any($1::text[]) order by call_id for update)
 update calls c set
   ${DETAIL_PARAMS.map(({ column: col, detail }) =>
     detail === "detail"
@@ -58,30 +68,37 @@ update calls c set
 from unnest($1::text[], $2::bigint[], ${DETAIL_PARAMS.map((c) => c.param).join(", ")},
             $${n + 3}::jsonb[], $${n + 4}::jsonb[], $${n + 5}::text[], $${n + 6}::int[])
   as u(call_id, version, ${DETAIL_PARAMS.map((c) => c.column).join(", ")},
-       detail, discrepancies, prod_id, attempt_increment)
-where c.call_id = u.call_id
+       detail, discrepancies, prod_id, attempt_increment),
+  old o
+where c.call_id = u.call_id and o.call_id = c.call_id
   and (extract(epoch from c.updated_at) * 1000000)::bigint = u.version
   and c.reconcile_status in (${status("pending", "reconciled")})
-returning c.call_id as "callId"`;
+returning c.call_id as "callId",
+  row(${DETAIL_COLUMNS.map((col) => `c.${col}`).join(", ")})
+    is distinct from row(${DETAIL_COLUMNS.map((col) => `o.${col}`).join(", ")}) as changed`;
 
 async function writeReconciled(
   pool: pg.Pool,
   rows: Extract<ReconcileWrite, { kind: "reconciled" }>[],
 ): Promise<Set<string>> {
-  const { rows: done } = await pool.query<{ callId: string }>({
-    name: "reconcile-write-reconciled",
-    text: RECONCILED,
-    values: [
-      rows.map((r) => r.callId),
-      rows.map((r) => r.version),
-      ...DETAIL_PARAMS.map(({ key }) => rows.map((r) => r.columns[key])),
-      rows.map((r) => JSON.stringify(r.detail)),
-      rows.map((r) => JSON.stringify(r.discrepancies)),
-      rows.map((r) => r.prodId),
-      rows.map((r) => r.attemptIncrement),
-    ],
+  return inTransaction(pool, async (client) => {
+    const { rows: done } = await client.query<{ callId: string; changed: boolean }>({
+      name: "reconcile-write-reconciled",
+      text: RECONCILED,
+      values: [
+        rows.map((r) => r.callId),
+        rows.map((r) => r.version),
+        ...DETAIL_PARAMS.map(({ key }) => rows.map((r) => r.columns[key])),
+        rows.map((r) => JSON.stringify(r.detail)),
+        rows.map((r) => JSON.stringify(r.discrepancies)),
+        rows.map((r) => r.prodId),
+        rows.map((r) => r.attemptIncrement),
+      ],
+    });
+    // Outcome events, in this transaction (README "Deliver outcomes to your systems").
+    await emitReconcileOutcomes(client, "call.reconciled", done);
+    return new Set(done.map((r) => r.callId));
   });
-  return new Set(done.map((r) => r.callId));
 }
 
 async function writeSimple(
@@ -127,12 +144,23 @@ async function writeSimple(
     },
   } as const;
   const s = statements[kind];
-  const { rows: done } = await pool.query<{ callId: string }>({
-    name: `reconcile-write-${kind}`,
-    text: s.text,
-    values: [...s.values],
+  const write = async (db: pg.Pool | pg.PoolClient) =>
+    (
+      await db.query<{ callId: string }>({
+        name: `reconcile-write-${kind}`,
+        text: s.text,
+        values: [...s.values],
+      })
+    ).rows;
+  if (kind !== "not_found") {
+    return new Set((await write(pool)).map((r) => r.callId));
+  }
+  // call.not_found, in the transaction that gives up.
+  return inTransaction(pool, async (client) => {
+    const done = await write(client);
+    await emitReconcileOutcomes(client, "call.not_found", done);
+    return new Set(done.map((r) => r.callId));
   });
-  return new Set(done.map((r) => r.callId));
 }
 
 async function withRetry<T>(fn: () => Promise<T>): Promise<T> {

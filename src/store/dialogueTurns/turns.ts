@@ -11,7 +11,10 @@
  */
 import type pg from "pg";
 
+import { dialogueTurnEvent } from "../../domain/outcomeEvents.js";
 import { ensureCallSql } from "../calls/smartCall.js";
+import { emitEvents } from "../events/emit.js";
+import { inTransaction } from "../transaction.js";
 import type { SMART_CALL_ANSWER_SOURCES } from "../schema.js";
 
 export type AnsweredBy = (typeof SMART_CALL_ANSWER_SOURCES)[number];
@@ -113,6 +116,41 @@ export async function claimTurn<A extends StoredAnswer = StoredAnswer>(
 /** Stores the answer; true when it was stored, false when an earlier answer was already there. */
 export async function recordAnswer(
   db: pg.Pool,
+  turn: DialogueTurn,
+  rec: AnswerRecord,
+  /** Also write a dialogue.turn outcome event, in the same transaction (a webhook opted in). */
+  emitTurn = false,
+): Promise<boolean> {
+  if (!emitTurn) {
+    return storeAnswer(db, turn, rec);
+  }
+  return inTransaction(db, async (client) => {
+    const stored = await storeAnswer(client, turn, rec);
+    if (stored) {
+      const { rows } = await client.query<{ out_id: string | null }>(
+        "select out_id from calls where call_id = $1",
+        [turn.callId],
+      );
+      await emitEvents(client, [
+        dialogueTurnEvent({
+          callId: turn.callId,
+          outId: rows[0]?.out_id ?? null,
+          turnTime: turn.turnTime,
+          role: turn.role,
+          contentType: turn.contentType,
+          words: turn.words,
+          dtmf: turn.dtmf,
+          answeredAction: rec.answer.action,
+          answeredBy: rec.answeredBy,
+        }),
+      ]);
+    }
+    return stored;
+  });
+}
+
+async function storeAnswer(
+  db: pg.Pool | pg.PoolClient,
   turn: DialogueTurn,
   rec: AnswerRecord,
 ): Promise<boolean> {

@@ -25,6 +25,11 @@ import { createTestDatabase, type TestDatabase } from "../../helpers/db.js";
 import { distinctKeys, mnsEnv, queuesEmpty, startMnsSimulator } from "../../helpers/mnsSetup.js";
 import { deleteKeysWithPrefix, randomPrefix } from "../../helpers/redis.js";
 import { waitFor } from "../../helpers/waitFor.js";
+import {
+  newSecret,
+  startWebhookReceiver,
+  type WebhookReceiver,
+} from "../../helpers/webhookReceiver.js";
 import { startPrometheus, type TestPrometheus } from "./prometheus.js";
 import { missing } from "./tools.js";
 
@@ -55,6 +60,8 @@ let sim: Simulator;
 let t: TestApp;
 let prom: TestPrometheus;
 const prefix = randomPrefix();
+let receiver: WebhookReceiver;
+const secret = newSecret();
 
 async function push(type: string, body: unknown): Promise<number> {
   const res = await fetch(`${t.url}/push/${type}`, { method: "POST", body: JSON.stringify(body) });
@@ -104,6 +111,7 @@ async function feed(): Promise<void> {
     },
     { timeoutMs: 30_000, what: "every call reconciled" },
   );
+  await waitFor(() => receiver.received.length > 0, { what: "an outcome event delivered" });
 }
 
 beforeAll(async () => {
@@ -112,6 +120,8 @@ beforeAll(async () => {
   }
   db = await createTestDatabase();
   sim = await startMnsSimulator({ visibilityTimeoutSeconds: 1 });
+  // The webhook panels: the corpus' outcome events go to a receiver that answers 2xx.
+  receiver = await startWebhookReceiver(secret);
   t = await startTestApp({
     databaseUrl: db.url,
     prefix,
@@ -121,7 +131,10 @@ beforeAll(async () => {
       VMS_RECONCILE_DELAY_SECONDS: "0",
       VMS_RECONCILE_QPS: "20",
       VMS_RECONCILE_GIVE_UP_HOURS: "1",
+      VMS_WEBHOOK_URLS: receiver.url,
+      VMS_WEBHOOK_SECRET: secret,
     }),
+    delivery: { pollMs: 200, statsMs: 1000 },
   });
   prom = await startPrometheus([new URL(t.url).host]);
   // rate() sees only increments after the first scrape.
@@ -134,6 +147,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await prom?.stop();
   await t?.stop();
+  await receiver?.close();
   await sim?.close();
   await db?.drop();
   await deleteKeysWithPrefix(prefix);

@@ -166,6 +166,18 @@ export function recordingStoreScenario(open: () => Promise<StoreUnderTest>): voi
       const row = stored.find((r) => r.storage_key === k);
       expect(await sha256Of(await store.read(k))).toBe(row?.sha256);
     }
+    // One recording.stored event per recording, in the outbox, pointing at our copy.
+    const events = await db.pool.query<{ call_id: string; location: string; sha256: string }>(
+      `select call_id, payload->'data'->'recording'->>'location' as location,
+              payload->'data'->'recording'->>'sha256' as sha256
+         from events where type = 'recording.stored'`,
+    );
+    expect(events.rows).toHaveLength(calls.length);
+    for (const e of events.rows) {
+      const row = stored.find((r) => r.call_id === e.call_id);
+      expect(e.location).toBe(row?.storage_key);
+      expect(e.sha256).toBe(row?.sha256);
+    }
     // The faults were met and retried.
     expect(stored.some((r) => r.fetch_attempts > 1)).toBe(true);
     const metrics = await (await fetch(`${t.url}/metrics`)).text();
@@ -195,6 +207,13 @@ export function recordingStoreScenario(open: () => Promise<StoreUnderTest>): voi
     expect(row?.fetch_error).toMatch(/403/);
     expect(row?.fetch_attempts).toBe(1);
     expect(row?.storage_key).toBeNull();
+    const expired = await db.pool.query<{ reason: string }>(
+      `select payload->'data'->'recording'->>'reason' as reason from events
+        where type = 'recording.expired' and call_id = $1`,
+      [call?.callId],
+    );
+    expect(expired.rows).toHaveLength(1);
+    expect(expired.rows[0]?.reason).toMatch(/403/);
   }, 60_000);
 
   it("refuses hosts off the allow-list without connecting to them", async () => {

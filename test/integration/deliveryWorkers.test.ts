@@ -1,0 +1,140 @@
+/**
+ * Delivery by several worker processes (`voice-receipts run --role worker`) sharing one outbox:
+ * each event is sent by one of them, and nothing is lost when they are SIGKILLed in the middle of
+ * its deliveries (an event it had sent but not recorded is sent again, with the same
+ * webhook-id and payload). Signatures verified with standardwebhooks by a real receiver.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { inject } from "vitest";
+
+import { recordingEvent, type NewEvent } from "../../src/domain/outcomeEvents.js";
+import { emitEvents } from "../../src/store/events/emit.js";
+import { killHard, spawnDaemon, type DaemonProcess } from "../helpers/daemons.js";
+import { createTestDatabase, type TestDatabase } from "../helpers/db.js";
+import { deleteKeysWithPrefix, randomPrefix } from "../helpers/redis.js";
+import { waitFor } from "../helpers/waitFor.js";
+import {
+  newSecret,
+  startWebhookReceiver,
+  type WebhookReceiver,
+} from "../helpers/webhookReceiver.js";
+
+let db: TestDatabase;
+let receiver: WebhookReceiver;
+const prefix = randomPrefix();
+const secret = newSecret();
+const procs: DaemonProcess[] = [];
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  receiver = await startWebhookReceiver(secret, { slowMs: 1500 });
+});
+afterAll(async () => {
+  await Promise.all(procs.map((p) => killHard(p)));
+  await receiver?.close();
+  await db?.drop();
+  await deleteKeysWithPrefix(prefix);
+});
+
+async function worker(): Promise<DaemonProcess> {
+  const p = await spawnDaemon("worker", {
+    DATABASE_URL: db.url,
+    REDIS_URL: inject("redisUrl"),
+    VMS_QUEUE_PREFIX: prefix,
+    VMS_WEBHOOK_URLS: receiver.url,
+    VMS_WEBHOOK_SECRET: secret,
+    VMS_WEBHOOK_TIMEOUT_MS: "3000",
+    VMS_WEBHOOK_RETRY_SCHEDULE: "0s,500ms,500ms,1s,1s,2s,5s,10s",
+    VMS_WEBHOOK_CONCURRENCY: "4",
+  });
+  procs.push(p);
+  return p;
+}
+
+let n = 0;
+function events(calls: number, perCall: number): NewEvent[] {
+  const out: NewEvent[] = [];
+  for (let c = 0; c < calls; c++) {
+    const callId = `920000000000^${String(n++).padStart(12, "0")}`;
+    for (let i = 0; i < perCall; i++) {
+      out.push(
+        recordingEvent("recording.stored", { callId, outId: `w-${c}`, recordFile: `${i}.wav` }),
+      );
+    }
+  }
+  return out;
+}
+
+async function emit(list: NewEvent[]): Promise<void> {
+  const client = await db.pool.connect();
+  try {
+    await client.query("begin");
+    await emitEvents(client, list);
+    await client.query("commit");
+  } finally {
+    client.release();
+  }
+}
+
+const count = (id: string) => receiver.received.filter((r) => r.id === id).length;
+
+function expectInCallOrder(list: NewEvent[]): void {
+  const firstSeen = [...new Set(receiver.received.map((r) => r.id))];
+  for (const callId of new Set(list.map((e) => e.callId))) {
+    const emitted = list.filter((e) => e.callId === callId).map((e) => e.id);
+    expect(firstSeen.filter((id) => emitted.includes(id))).toEqual(emitted);
+  }
+}
+
+describe("several worker processes", () => {
+  it("share the outbox: every event sent exactly once", async () => {
+    await receiver.setMode("ok");
+    await Promise.all([worker(), worker()]);
+    const list = events(10, 3);
+    await emit(list);
+    await waitFor(() => list.every((e) => count(e.id) >= 1), {
+      what: "all delivered",
+      timeoutMs: 30_000,
+    });
+    await new Promise((r) => setTimeout(r, 1000));
+    for (const e of list) {
+      expect(count(e.id), e.id).toBe(1);
+    }
+    expect(receiver.rejected).toEqual([]);
+    expectInCallOrder(list);
+  });
+
+  it("lose nothing when they are SIGKILLed mid-delivery; a duplicate has the same webhook-id and payload", async () => {
+    const before = receiver.received.length;
+    // Requests are received (and recorded by the receiver) but answered only 1.5 s later, so
+    // the killed worker dies with sends in flight whose outcome it never recorded.
+    await receiver.setMode("slow");
+    const list = events(8, 3);
+    await emit(list);
+    await waitFor(() => receiver.received.length - before >= 4, { what: "sends in flight" });
+    await Promise.all(procs.map((p) => killHard(p)));
+    const replacement = await worker();
+    await receiver.setMode("ok");
+    await waitFor(() => list.every((e) => count(e.id) >= 1), {
+      what: "all delivered after the kill",
+      timeoutMs: 60_000,
+    });
+    const { rows } = await db.pool.query<{ n: number }>(
+      "select count(*)::int as n from deliveries where event_id = any($1) and status = 'pending'",
+      [list.map((e) => e.id)],
+    );
+    expect(rows[0]?.n).toBe(0);
+    for (const e of list) {
+      const copies = receiver.received.filter((r) => r.id === e.id);
+      expect(copies.length).toBeGreaterThanOrEqual(1);
+      for (const c of copies) {
+        expect(c.payload).toEqual(e.payload);
+      }
+    }
+    // Some event was in flight when the workers died: sent again after its lease expired.
+    expect(list.some((e) => count(e.id) > 1)).toBe(true);
+    expect(receiver.rejected).toEqual([]);
+    expectInCallOrder(list);
+    expect(replacement.out()).toContain("outcome delivery started");
+  });
+});
