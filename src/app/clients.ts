@@ -4,8 +4,9 @@
  * shared rate limiter. Nothing below src/app/ opens a connection of its own.
  *
  * Redis connections, by role (src/infra/redis.ts):
- *  - `producer` (every role): fail-fast, for enqueues (a push answers 503 at once in an outage),
- *    /readyz, and the observed queues behind /metrics and the board;
+ *  - `producer` (every role): fail-fast, for enqueues (a push answers 503 at once in an outage,
+ *    also when Redis was down at start), /readyz, and the observed queues behind /metrics and
+ *    the board; its reachability changes are logged once each (watchRedis);
  *  - `voice-receipts-persist:worker` (worker roles): the persist worker's, waits out outages;
  *  - `voice-receipts-reconcile:worker` (worker roles, reconcile on): the reconcile worker's,
  *    queue, limiter and ProdId memory. The scheduler adds jobs through this connection, not the
@@ -16,7 +17,7 @@ import type pg from "pg";
 
 import { createRpcClient } from "../alibaba/openapi.js";
 import type { Config } from "../config.js";
-import { closeRedis, createRedis, type RedisConnection } from "../infra/redis.js";
+import { closeRedis, createRedis, watchRedis, type RedisConnection } from "../infra/redis.js";
 import type { Logger } from "../logger.js";
 import { openObservedQueues } from "../ops/queueMetrics.js";
 import { QUEUE_NAMES } from "../pipeline/jobs.js";
@@ -44,6 +45,8 @@ export function openClients(
 ): Clients {
   const logger = deps.logger.child({ component: "queues" });
   const producerRedis = createRedis(config, "producer");
+  // Every role has a producer connection: it is the one witness of Redis's reachability.
+  watchRedis(producerRedis, deps.logger.child({ component: "redis" }));
   const queues = createPipelineQueues(config, producerRedis, logger);
   const observed = openObservedQueues(queues.receipts, producerRedis, config.queuePrefix, logger);
   const worker = runsWorker(role);

@@ -18,7 +18,7 @@ import type pg from "pg";
 
 import type { Config } from "../config.js";
 import { createBatcher } from "../infra/batcher.js";
-import type { RedisConnection } from "../infra/redis.js";
+import { isRedisConnectionError, redisIsReady, type RedisConnection } from "../infra/redis.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../ops/metrics.js";
 import { countUnprocessed } from "../store/receipts/reads.js";
@@ -139,11 +139,20 @@ export function createPersistWorker(deps: PersistWorkerDeps) {
         logger.warn({ jobId: job?.id, attempt: job?.attemptsMade, err }, "persist job failed");
       });
       worker.on("error", (err) => {
-        logger.error({ err }, "persist worker error");
+        // The outage itself is logged once per change by the producer's watcher (watchRedis);
+        // BullMQ repeats it at every reconnect attempt of both of the worker's connections.
+        if (isRedisConnectionError(err)) {
+          logger.debug({ err }, "persist worker: redis unreachable");
+        } else {
+          logger.error({ err }, "persist worker error");
+        }
       });
     },
     async stop() {
-      await worker?.close();
+      // Without Redis, waiting for the active jobs cannot end well (completing them needs Redis)
+      // and a worker that never connected would wait forever: close at once. Their locks
+      // expire and the jobs are picked up again as stalled.
+      await worker?.close(!redisIsReady(deps.connection));
     },
   };
 }

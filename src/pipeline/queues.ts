@@ -19,16 +19,34 @@ export interface PipelineQueues {
 export const PERSIST_CHUNK = 200;
 
 /**
+ * BullMQ options for a queue on the fail-fast producer connection. By default a Queue waits
+ * for its connection's first 'ready' (and then asks INFO for the version) before any command,
+ * so on a Redis that was down when the daemon started, queue.add would wait forever instead of
+ * failing at once as it does mid-run. Skipping both makes every command go straight to ioredis,
+ * which refuses it at once while disconnected (enableOfflineQueue: false) and works as soon as
+ * Redis is up: the same behaviour at start as in the middle of a run. The Redis version is
+ * still checked by the workers, whose connections wait.
+ */
+export const FAIL_FAST_QUEUE = { skipWaitingForReady: true, skipVersionCheck: true } as const;
+
+/**
  * A queue of the catalogue for adding jobs (events stream capped at 1,000 entries). Its `error`
  * events (a lost connection) are logged when a logger is given; an unhandled one would crash us.
+ * `failFast` for queues on the producer connection (see FAIL_FAST_QUEUE).
  */
 export function openQueue(
   name: QueueName,
   connection: RedisConnection,
   prefix: string,
   logger?: Logger,
+  opts: { failFast?: boolean } = {},
 ): Queue {
-  const queue = new Queue(name, { connection, prefix, streams: { events: { maxLen: 1000 } } });
+  const queue = new Queue(name, {
+    connection,
+    prefix,
+    streams: { events: { maxLen: 1000 } },
+    ...(opts.failFast ? FAIL_FAST_QUEUE : {}),
+  });
   logQueueErrors(queue, logger);
   return queue;
 }
@@ -42,7 +60,9 @@ export function createPipelineQueues(
   connection: RedisConnection,
   logger?: Logger,
 ): PipelineQueues {
-  const receipts = openQueue(QUEUE_NAMES.receipts, connection, config.queuePrefix, logger);
+  const receipts = openQueue(QUEUE_NAMES.receipts, connection, config.queuePrefix, logger, {
+    failFast: true,
+  });
   return {
     receipts,
     async enqueuePersist(receiptIds, opts = {}) {
