@@ -32,6 +32,7 @@ import { runShutdown } from "./shutdown.js";
 import { createPool } from "./store/db.js";
 import { runMigrations } from "./store/migrate.js";
 import { createPartitionMaintainer } from "./store/partitions.js";
+import { readDatabaseIdentity } from "./pipeline/prefixBinding.js";
 
 /** How long start() waits for Redis before serving without it. */
 const REDIS_START_WAIT_MS = 2000;
@@ -72,8 +73,14 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
   const smartCall = runsIngest(role)
     ? await openSmartCall(config, pool, metrics, logger)
     : undefined;
+  // Which database this is, for the queue prefix's binding and the persist job ids.
+  const identity = await readDatabaseIdentity(pool).catch(async (err: unknown) => {
+    await pool.end().catch(() => {});
+    throw err;
+  });
   const clients = openClients(config, role, {
     pool,
+    identity,
     metrics: metrics.reconcile,
     logger,
     ...(options.reconcile ? { tuning: options.reconcile } : {}),
@@ -136,7 +143,11 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
       // A moment for the producer's first connection, so that the first pushes after a normal
       // start are not refused; a Redis missing at start is then treated as one lost mid-run
       // (pushes 503, /readyz names redis) rather than holding the start.
-      await waitForReady(clients.producerRedis, REDIS_START_WAIT_MS);
+      if (await waitForReady(clients.producerRedis, REDIS_START_WAIT_MS)) {
+        // A prefix of another database is a configuration error (exit 2). Without Redis, the
+        // binding is checked once it appears, before anything is queued or consumed.
+        await clients.binding.ensure();
+      }
       await startAll(workerComponents);
       if (worker) {
         logger.info({ role }, "workers started");

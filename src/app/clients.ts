@@ -21,6 +21,11 @@ import { closeRedis, createRedis, watchRedis, type RedisConnection } from "../in
 import type { Logger } from "../logger.js";
 import { openObservedQueues } from "../ops/queueMetrics.js";
 import { QUEUE_NAMES } from "../pipeline/jobs.js";
+import {
+  createPrefixBinding,
+  type DatabaseIdentity,
+  type PrefixBinding,
+} from "../pipeline/prefixBinding.js";
 import { createPipelineQueues, openQueue, type PipelineQueues } from "../pipeline/queues.js";
 import type { ReconcileMetrics } from "../reconcile/metrics.js";
 import { createSlidingWindowLimiter } from "../reconcile/limiter.js";
@@ -29,6 +34,8 @@ import { runsWorker, type Role } from "./roles.js";
 
 export interface Clients {
   producerRedis: RedisConnection;
+  /** VMS_QUEUE_PREFIX bound to this database (src/pipeline/prefixBinding.ts). */
+  binding: PrefixBinding;
   queues: PipelineQueues;
   /** Every queue of the catalogue, for /metrics and the board. */
   observed: { queues: Queue[]; close(): Promise<void> };
@@ -41,18 +48,28 @@ export interface Clients {
 export function openClients(
   config: Config,
   role: Role,
-  deps: { pool: pg.Pool; metrics: ReconcileMetrics; logger: Logger; tuning?: ReconcilerTuning },
+  deps: {
+    pool: pg.Pool;
+    identity: DatabaseIdentity;
+    metrics: ReconcileMetrics;
+    logger: Logger;
+    tuning?: ReconcilerTuning;
+  },
 ): Clients {
   const logger = deps.logger.child({ component: "queues" });
   const producerRedis = createRedis(config, "producer");
   // Every role has a producer connection: it is the one witness of Redis's reachability.
   watchRedis(producerRedis, deps.logger.child({ component: "redis" }));
-  const queues = createPipelineQueues(config, producerRedis, logger);
+  const binding = createPrefixBinding(producerRedis, config.queuePrefix, deps.identity, (err) =>
+    logger.fatal({ err }, "queue prefix belongs to another database; nothing is queued"),
+  );
+  const queues = createPipelineQueues(config, producerRedis, logger, binding);
   const observed = openObservedQueues(queues.receipts, producerRedis, config.queuePrefix, logger);
   const worker = runsWorker(role);
   const creds = config.reconcile.enabled ? config.credentials : undefined;
   return {
     producerRedis,
+    binding,
     queues,
     observed,
     persistRedis: worker ? createRedis(config, "worker", "voice-receipts-persist") : undefined,

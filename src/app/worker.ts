@@ -61,22 +61,38 @@ export function buildWorker(deps: WorkerDeps): WorkerPart {
     logger: logger.child({ component: "reconcile" }),
     ...(deps.reconcile ? { tuning: deps.reconcile } : {}),
   });
+  let stopped = false;
   return {
     sweeper,
     components: [
       { name: "sweeper", start: () => sweeper.start(), stop: () => sweeper.stop() },
       {
         name: "persist-worker",
-        start: () => persist.start(),
+        // Consume only under a prefix bound to this database (at once when Redis is there).
+        start: () => {
+          void clients.binding.whenBound().then(() => {
+            if (!stopped) {
+              persist.start();
+            }
+          });
+        },
         stop: async () => {
+          stopped = true;
           await persist.stop();
           await closeRedis(persistRedis);
         },
       },
       {
         name: "reconciler",
-        start: () => reconciler.start(),
+        start: () => {
+          void clients.binding.whenBound().then(() => {
+            if (!stopped) {
+              reconciler.start();
+            }
+          });
+        },
         stop: async () => {
+          stopped = true;
           await reconciler.stop();
           if (link) {
             await closeReconcileLink(link);

@@ -10,7 +10,7 @@ import { createRedis, type RedisConnection, type RedisTarget } from "../infra/re
 import { createLogger } from "../logger.js";
 import { createMetrics } from "../ops/metrics.js";
 import { createIntake } from "../pipeline/intake.js";
-import { createPipelineQueues, type PipelineQueues } from "../pipeline/queues.js";
+import { openBoundQueues, type PipelineQueues } from "../pipeline/queues.js";
 import { collectFiles } from "../replay/files.js";
 import { isValidTypeName } from "../replay/formats.js";
 import { createProgress, silentProgress } from "../replay/progress.js";
@@ -152,7 +152,7 @@ export async function replayCommand(
       queues = noQueues();
     } else {
       redis = await readyRedis(config);
-      queues = createPipelineQueues(config, redis);
+      queues = await openBoundQueues(config, redis, pool);
     }
     const intake = createIntake({ pool, queues, metrics: createMetrics(), logger });
     const bullQueue = mode === "apply" ? undefined : queues.receipts;

@@ -3,11 +3,13 @@
  * connection so an enqueue during a Redis outage errors at once instead of hanging.
  */
 import { Queue } from "bullmq";
+import type pg from "pg";
 
 import type { Config } from "../config.js";
 import type { RedisConnection } from "../infra/redis.js";
 import type { Logger } from "../logger.js";
 import { QUEUE_NAMES, addJobs, persistJobId, type QueueName } from "./jobs.js";
+import { createPrefixBinding, readDatabaseIdentity, type PrefixBinding } from "./prefixBinding.js";
 
 export interface PipelineQueues {
   receipts: Queue;
@@ -58,7 +60,9 @@ export function logQueueErrors(queue: Queue, logger: Logger | undefined): void {
 export function createPipelineQueues(
   config: Config,
   connection: RedisConnection,
-  logger?: Logger,
+  logger: Logger | undefined,
+  /** The database's binding: checked before every enqueue, its scope in every job id. */
+  binding: Pick<PrefixBinding, "identity" | "ensure">,
 ): PipelineQueues {
   const receipts = openQueue(QUEUE_NAMES.receipts, connection, config.queuePrefix, logger, {
     failFast: true,
@@ -69,10 +73,15 @@ export function createPipelineQueues(
       if (receiptIds.length === 0) {
         return;
       }
+      await binding.ensure();
+      const scope = binding.identity.scope;
       const jobs = [];
       for (let i = 0; i < receiptIds.length; i += PERSIST_CHUNK) {
         const chunk = receiptIds.slice(i, i + PERSIST_CHUNK);
-        jobs.push({ data: { receiptIds: [...chunk] }, jobId: persistJobId(chunk, opts.salt) });
+        jobs.push({
+          data: { receiptIds: [...chunk] },
+          jobId: persistJobId(chunk, opts.salt, scope),
+        });
       }
       const invalid = await addJobs(receipts, "persist", jobs);
       if (invalid.length > 0) {
@@ -84,4 +93,21 @@ export function createPipelineQueues(
       await receipts.close();
     },
   };
+}
+
+/**
+ * The pipeline queues of a one-shot command (replay, benches, tests): reads the database's
+ * identity and binds VMS_QUEUE_PREFIX to it at once, so a prefix of another database is
+ * refused (PrefixBoundElsewhereError, exit 2) before anything is queued.
+ */
+export async function openBoundQueues(
+  config: Config,
+  connection: RedisConnection,
+  pool: pg.Pool,
+  logger?: Logger,
+): Promise<PipelineQueues> {
+  const identity = await readDatabaseIdentity(pool);
+  const binding = createPrefixBinding(connection, config.queuePrefix, identity, () => {});
+  await binding.ensure();
+  return createPipelineQueues(config, connection, logger, binding);
 }

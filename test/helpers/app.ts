@@ -49,7 +49,13 @@ export async function startTestApp(opts: {
     port: 0,
     ...(opts.sweep ? { sweep: opts.sweep } : {}),
   });
-  await app.start();
+  try {
+    await app.start();
+  } catch (err) {
+    // As main.ts does: a start that fails closes what it opened.
+    await app.stop();
+    throw err;
+  }
   return {
     app,
     url: app.url() ?? "",
