@@ -54,7 +54,10 @@ export interface IntakeResult {
   duplicates: number;
   /** Invalid items, kept in rejected_receipts with their reason. */
   rejected: number;
+  /** Every valid receipt's id, new or already stored (all of them are queued). */
   receiptIds: number[];
+  /** The ids of the new receipts only (`accepted` of them), for callers that count. */
+  newReceiptIds: number[];
 }
 
 export interface Intake {
@@ -229,13 +232,14 @@ export function createIntake(deps: IntakeDeps): Intake {
       }
       const inserted = await committer.write([...valid.values()]);
       const receiptIds = inserted.map((r) => r.id);
+      const newReceiptIds = inserted.filter((r) => r.inserted).map((r) => r.id);
 
       const accepted = inserted.filter((r) => r.inserted).length;
       const duplicates = valid.size - accepted + duplicatesInBatch;
       metrics.receipts.inc({ source, type: messageType, outcome: "accepted" }, accepted);
       metrics.receipts.inc({ source, type: messageType, outcome: "duplicate" }, duplicates);
       metrics.receipts.inc({ source, type: messageType, outcome: "rejected" }, rejected.length);
-      return { accepted, duplicates, rejected: rejected.length, receiptIds };
+      return { accepted, duplicates, rejected: rejected.length, receiptIds, newReceiptIds };
     },
   };
 }
