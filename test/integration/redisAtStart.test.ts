@@ -12,6 +12,7 @@ import { createTestDatabase, type TestDatabase } from "../helpers/db.js";
 import { randomPrefix } from "../helpers/redis.js";
 import { waitFor } from "../helpers/waitFor.js";
 import { startRedisServer, type RedisServer } from "../reliability/redisServer.js";
+import { Redis } from "ioredis";
 
 let db: TestDatabase;
 let redis: RedisServer;
@@ -141,6 +142,43 @@ describe("stopping while Redis has never been reachable", () => {
       expect(await t.app.stop(), t.logs()).toBe(true);
       const lines = logLines(t);
       expect(lines.filter((l) => l.msg === "shutdown step failed")).toEqual([]);
+    } finally {
+      await other.stop();
+    }
+  });
+});
+
+describe("a prefix of another database, found only once Redis appears", () => {
+  it("queues and consumes nothing under it, and says why", async () => {
+    const other = await startRedisServer();
+    const ownPrefix = randomPrefix();
+    try {
+      // Bound to another database, persisted in the AOF, then Redis goes away.
+      const r = new Redis(other.url);
+      await r.set(
+        `${ownPrefix}:database`,
+        JSON.stringify({ systemIdentifier: "1", database: "elsewhere", oid: "1" }),
+      );
+      r.disconnect();
+      await other.kill();
+      const t = await startTestApp({ databaseUrl: db.url, redisUrl: other.url, prefix: ownPrefix });
+      try {
+        await other.restart();
+        await waitFor(
+          () =>
+            logLines(t).some((l) => l.msg.startsWith("queue prefix belongs to another database")),
+          { timeoutMs: 15_000, what: "the refusal logged" },
+        );
+        expect((await push(t, 6)).status).toBe(503);
+        const keys = new Redis(other.url);
+        try {
+          expect(await keys.keys(`${ownPrefix}:receipts:*`)).toEqual([]);
+        } finally {
+          keys.disconnect();
+        }
+      } finally {
+        await t.stop();
+      }
     } finally {
       await other.stop();
     }
