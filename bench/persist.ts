@@ -28,7 +28,7 @@ import { createRedis } from "../src/infra/redis.js";
 import { createLogger } from "../src/logger.js";
 import { createMetrics } from "../src/ops/metrics.js";
 import { createIntake, type IntakeBatch } from "../src/pipeline/intake.js";
-import { createPipelineQueues } from "../src/pipeline/queues.js";
+import { openBoundQueues } from "../src/pipeline/queues.js";
 import { createPool } from "../src/store/db.js";
 import {
   backendsOf,
@@ -119,7 +119,7 @@ async function fill(dbUrl: string, prefix: string, batches: IntakeBatch[]): Prom
   });
   const pool = createPool(dbUrl, { max: 10 });
   const redis = createRedis(REDIS_URL, "producer");
-  const queues = createPipelineQueues(config, redis);
+  const queues = await openBoundQueues(config, redis, pool);
   const intake = createIntake({
     pool,
     queues,

@@ -22,7 +22,7 @@ import { buildIngest, openSmartCall } from "./app/ingest.js";
 import { runsIngest, runsWorker, type Role } from "./app/roles.js";
 import { buildWorker } from "./app/worker.js";
 import type { Config } from "./config.js";
-import { closeRedis } from "./infra/redis.js";
+import { closeRedis, waitForReady } from "./infra/redis.js";
 import type { Logger } from "./logger.js";
 import { createMetrics, type Metrics } from "./ops/metrics.js";
 import { registerQueueMetrics } from "./ops/queueMetrics.js";
@@ -35,6 +35,10 @@ import { runShutdown } from "./shutdown.js";
 import { createPool } from "./store/db.js";
 import { runMigrations } from "./store/migrate.js";
 import { createPartitionMaintainer } from "./store/partitions.js";
+import { readDatabaseIdentity } from "./pipeline/prefixBinding.js";
+
+/** How long start() waits for Redis before serving without it. */
+const REDIS_START_WAIT_MS = 2000;
 
 export interface AppOptions {
   role: Role;
@@ -76,8 +80,14 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
   const smartCall = runsIngest(role)
     ? await openSmartCall(config, pool, metrics, logger)
     : undefined;
+  // Which database this is, for the queue prefix's binding and the persist job ids.
+  const identity = await readDatabaseIdentity(pool).catch(async (err: unknown) => {
+    await pool.end().catch(() => {});
+    throw err;
+  });
   const clients = openClients(config, role, {
     pool,
+    identity,
     metrics: metrics.reconcile,
     logger,
     ...(options.reconcile ? { tuning: options.reconcile } : {}),
@@ -141,6 +151,14 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
         logger.info({ ...result }, result.applied > 0 ? "migrations applied" : "schema up to date");
       }
       partitions.start();
+      // A moment for the producer's first connection, so that the first pushes after a normal
+      // start are not refused; a Redis missing at start is then treated as one lost mid-run
+      // (pushes 503, /readyz names redis) rather than holding the start.
+      if (await waitForReady(clients.producerRedis, REDIS_START_WAIT_MS)) {
+        // A prefix of another database is a configuration error (exit 2). Without Redis, the
+        // binding is checked once it appears, before anything is queued or consumed.
+        await clients.binding.ensure();
+      }
       await startAll(workerComponents);
       if (worker) {
         logger.info({ role }, "workers started");

@@ -5,6 +5,7 @@
  */
 import { CommanderError } from "commander";
 
+import { explainError } from "./cli/explainError.js";
 import { buildProgram } from "./cli/program.js";
 import { AppError, ConfigError, coerceError } from "./errors.js";
 
@@ -25,6 +26,13 @@ async function main(argv: string[]): Promise<number> {
     if (err instanceof ConfigError) {
       process.stderr.write(`voice-receipts: ${err.message}\n`);
       return EXIT_USAGE;
+    }
+    // Failures of the surroundings (PostgreSQL unreachable, a port taken, no schema), told in
+    // terms of the setting involved.
+    const explained = explainError(err, process.env);
+    if (explained) {
+      process.stderr.write(`voice-receipts: ${explained.message}\n`);
+      return explained.code === 2 ? EXIT_USAGE : EXIT_FAILURE;
     }
     const e = coerceError(err);
     const code = e instanceof AppError ? ` [${e.code}]` : "";

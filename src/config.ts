@@ -636,10 +636,11 @@ export function describeConfig(config: Config): Record<string, unknown> {
     redisCluster: config.redisCluster,
     queuePrefix: config.queuePrefix,
     accessKeyId: config.credentials ? config.credentials.accessKeyId : "(none)",
-    accessKeySecret: config.credentials ? "(set)" : "(none)",
+    // null when unset: the logger's redaction shows it as `unset`, a set one as `[redacted]`.
+    accessKeySecret: config.credentials ? "(set)" : null,
     mns: config.mns,
     apiEndpoint: config.apiEndpoint,
-    push: { ...config.push, token: config.push.token === undefined ? "(none)" : "(set)" },
+    push: { ...config.push, token: config.push.token === undefined ? null : "(set)" },
     adminToken: config.adminToken === undefined ? "(none)" : "(set)",
     reconcile: config.reconcile,
     smartCall: {

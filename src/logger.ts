@@ -89,6 +89,8 @@ export interface LoggerOptions {
   destination?: NodeJS.WritableStream;
 }
 
+const censorSecret = (value: unknown) => (value === null ? "unset" : "[redacted]");
+
 export function createLogger(options: LoggerOptions): Logger {
   // Short values would blank out ordinary words; a real secret is longer.
   const secrets = (options.secrets ?? []).filter(
@@ -102,13 +104,17 @@ export function createLogger(options: LoggerOptions): Logger {
         err: (err: unknown) => scrubDeep(pino.stdSerializers.err(err as Error), secrets),
       },
       base: { pid: process.pid },
+      // A secret that is not set at all (null, as describeConfig gives it) shows as `unset`:
+      // `[redacted]` there would send an operator looking for a value that does not exist.
       redact: options.redactNumbers
         ? {
             paths: [...REDACT_PATHS, ...NUMBER_PATHS],
             censor: (value: unknown, path: string[]) =>
-              NUMBER_KEYS.includes(path[path.length - 1] ?? "") ? maskNumber(value) : "[redacted]",
+              NUMBER_KEYS.includes(path[path.length - 1] ?? "")
+                ? maskNumber(value)
+                : censorSecret(value),
           }
-        : { paths: REDACT_PATHS, censor: "[redacted]" },
+        : { paths: REDACT_PATHS, censor: censorSecret },
       timestamp: pino.stdTimeFunctions.isoTime,
     },
     options.destination ?? pino.destination({ fd: 1, sync: false }),

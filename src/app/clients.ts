@@ -4,8 +4,9 @@
  * shared rate limiter. Nothing below src/app/ opens a connection of its own.
  *
  * Redis connections, by role (src/infra/redis.ts):
- *  - `producer` (every role): fail-fast, for enqueues (a push answers 503 at once in an outage),
- *    /readyz, and the observed queues behind /metrics and the board;
+ *  - `producer` (every role): fail-fast, for enqueues (a push answers 503 at once in an outage,
+ *    also when Redis was down at start), /readyz, and the observed queues behind /metrics and
+ *    the board; its reachability changes are logged once each (watchRedis);
  *  - `voice-receipts-persist:worker` (worker roles): the persist worker's, waits out outages;
  *  - `voice-receipts-reconcile:worker` (worker roles, reconcile on): the reconcile worker's,
  *    queue, limiter and ProdId memory. The scheduler adds jobs through this connection, not the
@@ -16,10 +17,15 @@ import type pg from "pg";
 
 import { createRpcClient } from "../alibaba/openapi.js";
 import type { Config } from "../config.js";
-import { closeRedis, createRedis, type RedisConnection } from "../infra/redis.js";
+import { closeRedis, createRedis, watchRedis, type RedisConnection } from "../infra/redis.js";
 import type { Logger } from "../logger.js";
 import { openObservedQueues } from "../ops/queueMetrics.js";
 import { QUEUE_NAMES } from "../pipeline/jobs.js";
+import {
+  createPrefixBinding,
+  type DatabaseIdentity,
+  type PrefixBinding,
+} from "../pipeline/prefixBinding.js";
 import { createPipelineQueues, openQueue, type PipelineQueues } from "../pipeline/queues.js";
 import type { ReconcileMetrics } from "../reconcile/metrics.js";
 import { createSlidingWindowLimiter } from "../reconcile/limiter.js";
@@ -32,6 +38,8 @@ import { runsWorker, type Role } from "./roles.js";
 
 export interface Clients {
   producerRedis: RedisConnection;
+  /** VMS_QUEUE_PREFIX bound to this database (src/pipeline/prefixBinding.ts). */
+  binding: PrefixBinding;
   queues: PipelineQueues;
   /** Every queue of the catalogue, for /metrics and the board. */
   observed: { queues: Queue[]; close(): Promise<void> };
@@ -44,16 +52,28 @@ export interface Clients {
 export function openClients(
   config: Config,
   role: Role,
-  deps: { pool: pg.Pool; metrics: ReconcileMetrics; logger: Logger; tuning?: ReconcilerTuning },
+  deps: {
+    pool: pg.Pool;
+    identity: DatabaseIdentity;
+    metrics: ReconcileMetrics;
+    logger: Logger;
+    tuning?: ReconcilerTuning;
+  },
 ): Clients {
   const logger = deps.logger.child({ component: "queues" });
   const producerRedis = createRedis(config, "producer");
-  const queues = createPipelineQueues(config, producerRedis, logger);
+  // Every role has a producer connection: it is the one witness of Redis's reachability.
+  watchRedis(producerRedis, deps.logger.child({ component: "redis" }));
+  const binding = createPrefixBinding(producerRedis, config.queuePrefix, deps.identity, (err) =>
+    logger.fatal({ err }, "queue prefix belongs to another database; nothing is queued"),
+  );
+  const queues = createPipelineQueues(config, producerRedis, logger, binding);
   const observed = openObservedQueues(queues.receipts, producerRedis, config.queuePrefix, logger);
   const worker = runsWorker(role);
   const creds = config.reconcile.enabled ? config.credentials : undefined;
   return {
     producerRedis,
+    binding,
     queues,
     observed,
     persistRedis: worker ? createRedis(config, "worker", "voice-receipts-persist") : undefined,

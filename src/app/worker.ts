@@ -91,22 +91,38 @@ export function buildWorker(deps: WorkerDeps): WorkerPart {
     logger: logger.child({ component: "delivery" }),
     ...(deps.delivery ? { tuning: deps.delivery } : {}),
   });
+  let stopped = false;
   return {
     sweeper,
     components: [
       { name: "sweeper", start: () => sweeper.start(), stop: () => sweeper.stop() },
       {
         name: "persist-worker",
-        start: () => persist.start(),
+        // Consume only under a prefix bound to this database (at once when Redis is there).
+        start: () => {
+          void clients.binding.whenBound().then(() => {
+            if (!stopped) {
+              persist.start();
+            }
+          });
+        },
         stop: async () => {
+          stopped = true;
           await persist.stop();
           await closeRedis(persistRedis);
         },
       },
       {
         name: "reconciler",
-        start: () => reconciler.start(),
+        start: () => {
+          void clients.binding.whenBound().then(() => {
+            if (!stopped) {
+              reconciler.start();
+            }
+          });
+        },
         stop: async () => {
+          stopped = true;
           await reconciler.stop();
           if (link) {
             await closeReconcileLink(link);

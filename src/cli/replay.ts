@@ -11,10 +11,11 @@ import { createRedis, type RedisConnection, type RedisTarget } from "../infra/re
 import { createLogger } from "../logger.js";
 import { createMetrics } from "../ops/metrics.js";
 import { createIntake } from "../pipeline/intake.js";
-import { createPipelineQueues, type PipelineQueues } from "../pipeline/queues.js";
+import { openBoundQueues, type PipelineQueues } from "../pipeline/queues.js";
 import { collectFiles } from "../replay/files.js";
 import { isValidTypeName } from "../replay/formats.js";
-import { createProgress, silentProgress } from "../replay/progress.js";
+import { createProgress, notesOnlyProgress } from "../replay/progress.js";
+import { KNOWN_MESSAGE_TYPES } from "../domain/schemas.js";
 import {
   ReplayFailedError,
   runReplay,
@@ -104,9 +105,14 @@ export async function replayCommand(
   opts: ReplayCommandOptions,
   io: ReplayIo = processIo(),
 ): Promise<ReplaySummary> {
-  if (opts.type !== undefined && !isValidTypeName(opts.type)) {
+  // A type named on the command line is the operator's claim about every receipt: an unknown
+  // one is a typo (VoiceReprot), not a new type to keep as is.
+  if (
+    opts.type !== undefined &&
+    (!isValidTypeName(opts.type) || !(KNOWN_MESSAGE_TYPES as readonly string[]).includes(opts.type))
+  ) {
     throw new ConfigError(
-      `replay: --type must be a message type such as VoiceReport, VoiceCallReport or VoiceRecordReport, got "${opts.type}"`,
+      `replay: --type must be one of ${KNOWN_MESSAGE_TYPES.join(", ")}, got "${opts.type}"`,
     );
   }
   const mode = resolveMode(opts);
@@ -135,9 +141,12 @@ export async function replayCommand(
   let redis: RedisConnection | undefined;
   let queues: PipelineQueues | undefined;
   const abort = new AbortController();
+  const progress =
+    opts.progress === false ? notesOnlyProgress(io.stderr) : createProgress(io.stderr);
   const onSignal = () => {
     if (!abort.signal.aborted) {
-      io.stderr.write("\nreplay: stopping after the batches in flight (again to force)\n");
+      // Through the progress output, which clears the bar's line first.
+      progress.stopping("replay: stopping after the batches in flight (again to force)");
       abort.abort();
     } else {
       process.exit(130);
@@ -153,7 +162,7 @@ export async function replayCommand(
       queues = noQueues();
     } else {
       redis = await readyRedis(config);
-      queues = createPipelineQueues(config, redis);
+      queues = await openBoundQueues(config, redis, pool);
     }
     const intake = createIntake({ pool, queues, metrics: createMetrics(), logger });
     const bullQueue = mode === "apply" ? undefined : queues.receipts;
@@ -170,7 +179,7 @@ export async function replayCommand(
       {
         pool,
         intake,
-        progress: opts.progress === false ? silentProgress() : createProgress(io.stderr),
+        progress,
         ...(bullQueue ? { workerCount: () => bullQueue.getWorkersCount() } : {}),
       },
     );

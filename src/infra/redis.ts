@@ -11,6 +11,7 @@
 import { Cluster, Redis } from "ioredis";
 
 import { splitRedisUrls } from "../config.js";
+import type { Logger } from "../logger.js";
 
 export type RedisRole = "producer" | "worker" | "probe";
 
@@ -83,6 +84,74 @@ function createCluster(urls: string[], role: RedisRole, connectionName: string):
       ...(first.protocol === "rediss:" ? { tls: {} } : {}),
       ...perNode,
     },
+  });
+}
+
+/** Whether the connection can run commands now (a Cluster is ready once its slots are known). */
+export function redisIsReady(redis: RedisConnection): boolean {
+  return redis.status === "ready";
+}
+
+/**
+ * Resolves true once the connection is ready, false after `timeoutMs` without it (it goes on
+ * reconnecting). Start-up waits this long at most: a Redis missing at start must not hold
+ * the daemon, which then answers 503 as it does when Redis is lost mid-run.
+ */
+export async function waitForReady(redis: RedisConnection, timeoutMs: number): Promise<boolean> {
+  if (redisIsReady(redis)) {
+    return true;
+  }
+  return new Promise<boolean>((resolve) => {
+    const done = (ready: boolean) => {
+      clearTimeout(timer);
+      redis.off("ready", onReady);
+      resolve(ready);
+    };
+    const onReady = () => done(true);
+    const timer = setTimeout(() => done(false), timeoutMs);
+    redis.on("ready", onReady);
+  });
+}
+
+/**
+ * Errors that only say the connection is down (refused, reset, timed out, closed, offline
+ * queue off): the outage itself, which watchRedis reports once per change, not failures of a
+ * command worth a line each.
+ */
+export function isRedisConnectionError(err: unknown): boolean {
+  if (!(err instanceof Error)) {
+    return false;
+  }
+  const code = (err as NodeJS.ErrnoException).code ?? "";
+  return (
+    /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|EPIPE)$/.test(
+      code,
+    ) ||
+    /Connection is closed|Stream isn't writeable|Command timed out|connect ETIMEDOUT|ClusterAllFailedError|Failed to refresh slots cache|None of startup nodes is available/i.test(
+      err.message,
+    )
+  );
+}
+
+/**
+ * One log line per change of reachability, whether Redis is missing at start or lost mid-run:
+ * `redis unreachable` (with the error that told us) and `redis reachable again`. ioredis emits
+ * an error at every reconnect attempt; those in between are the same outage.
+ */
+export function watchRedis(redis: RedisConnection, logger: Logger): void {
+  let state: "unknown" | "up" | "down" = "unknown";
+  redis.on("ready", () => {
+    if (state === "down") {
+      logger.info("redis reachable again");
+    }
+    state = "up";
+  });
+  redis.on("error", (err: unknown) => {
+    if (state !== "down") {
+      state = "down";
+      // Pushes answer 503 and MNS messages stay undeleted until it is back.
+      logger.warn({ err }, "redis unreachable");
+    }
   });
 }
 

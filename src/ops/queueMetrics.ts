@@ -7,7 +7,7 @@ import { Gauge, type Registry } from "prom-client";
 
 import type { Logger } from "../logger.js";
 import { QUEUE_NAMES } from "../pipeline/jobs.js";
-import { logQueueErrors } from "../pipeline/queues.js";
+import { FAIL_FAST_QUEUE, logQueueErrors } from "../pipeline/queues.js";
 
 /**
  * Every queue of the job catalogue, for observing (metrics, the board): the producer's receipts
@@ -20,7 +20,8 @@ export function openObservedQueues(
   prefix: string,
   logger?: Logger,
 ): { queues: Queue[]; close(): Promise<void> } {
-  const reconcile = new Queue(QUEUE_NAMES.reconcile, { connection, prefix });
+  // On the producer connection: read-only, it must not wait for a Redis that was down at start.
+  const reconcile = new Queue(QUEUE_NAMES.reconcile, { connection, prefix, ...FAIL_FAST_QUEUE });
   logQueueErrors(reconcile, logger);
   return { queues: [receipts, reconcile], close: () => reconcile.close() };
 }

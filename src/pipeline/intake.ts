@@ -56,7 +56,10 @@ export interface IntakeResult {
   duplicates: number;
   /** Invalid items, kept in rejected_receipts with their reason. */
   rejected: number;
+  /** Every valid receipt's id, new or already stored (all of them are queued). */
   receiptIds: number[];
+  /** The ids of the new receipts only (`accepted` of them), for callers that count. */
+  newReceiptIds: number[];
 }
 
 export interface Intake {
@@ -264,13 +267,14 @@ export function createIntake(deps: IntakeDeps): Intake {
         await reject(refusedRows);
         rejected.push(...refusedRows);
       }
+      const newReceiptIds = inserted.filter((r) => r.inserted).map((r) => r.id);
 
       const accepted = inserted.filter((r) => r.inserted).length;
       const duplicates = valid.size - refusedRows.length - accepted + duplicatesInBatch;
       metrics.receipts.inc({ source, type: messageType, outcome: "accepted" }, accepted);
       metrics.receipts.inc({ source, type: messageType, outcome: "duplicate" }, duplicates);
       metrics.receipts.inc({ source, type: messageType, outcome: "rejected" }, rejected.length);
-      return { accepted, duplicates, rejected: rejected.length, receiptIds };
+      return { accepted, duplicates, rejected: rejected.length, receiptIds, newReceiptIds };
     },
   };
 }

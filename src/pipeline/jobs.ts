@@ -127,16 +127,18 @@ export function parseJob<N extends JobName>(
 
 /**
  * Deterministic job id for a set of receipt ids: the same durable receipts enqueued twice (a
- * re-push, a sweep) collapse into one job while it exists. BullMQ ids must not contain ':' and
- * must not be all digits.
+ * re-push, a sweep) collapse into one job while it exists. Receipt ids restart at 1 in every
+ * database, so the id starts with the database's scope (src/pipeline/prefixBinding.ts): jobs
+ * of another database, or of an earlier incarnation of this one, never share an id with ours.
+ * BullMQ ids must not contain ':' and must not be all digits.
  */
-export function persistJobId(receiptIds: readonly number[], salt = ""): string {
+export function persistJobId(receiptIds: readonly number[], salt = "", scope = "x"): string {
   const h = createHash("sha1");
   for (const id of [...receiptIds].sort((a, b) => a - b)) {
     h.update(`${id},`);
   }
   h.update(salt);
-  return `p-${h.digest("hex")}`;
+  return `p-${scope}-${h.digest("hex")}`;
 }
 
 /**

@@ -18,7 +18,7 @@ import type pg from "pg";
 
 import type { Config } from "../config.js";
 import { createBatcher } from "../infra/batcher.js";
-import type { RedisConnection } from "../infra/redis.js";
+import { redisIsReady, type RedisConnection } from "../infra/redis.js";
 import { logWorkerFailures } from "../infra/workerEvents.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../ops/metrics.js";
@@ -141,7 +141,10 @@ export function createPersistWorker(deps: PersistWorkerDeps) {
       logWorkerFailures(worker, logger, "persist");
     },
     async stop() {
-      await worker?.close();
+      // Without Redis, waiting for the active jobs cannot end well (completing them needs Redis)
+      // and a worker that never connected would wait forever: close at once. Their locks
+      // expire and the jobs are picked up again as stalled.
+      await worker?.close(!redisIsReady(deps.connection));
     },
   };
 }

@@ -247,9 +247,11 @@ export async function runReplay(
         summary.applied += applied.applied;
         summary.deadLettered += applied.deadLettered;
       } else {
-        summary.queued += result.receiptIds.length;
+        // Counted like `accepted`: duplicates are queued again too (a stored receipt may never
+        // have been applied), but counting them made `--wait` report more applied than new.
+        summary.queued += result.newReceiptIds.length;
         if (options.mode === "wait") {
-          toWait.push(...result.receiptIds);
+          toWait.push(...result.newReceiptIds);
         }
       }
     });

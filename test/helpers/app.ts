@@ -66,7 +66,13 @@ export async function startTestApp(opts: {
     ...(opts.recordings ? { recordings: opts.recordings } : {}),
     ...(opts.delivery ? { delivery: opts.delivery } : {}),
   });
-  await app.start();
+  try {
+    await app.start();
+  } catch (err) {
+    // As main.ts does: a start that fails closes what it opened.
+    await app.stop();
+    throw err;
+  }
   return {
     app,
     url: app.url() ?? "",

@@ -22,7 +22,7 @@ import { createRedis } from "../../src/infra/redis.js";
 import { createLogger } from "../../src/logger.js";
 import { createMetrics } from "../../src/ops/metrics.js";
 import { createIntake } from "../../src/pipeline/intake.js";
-import { createPipelineQueues, type PipelineQueues } from "../../src/pipeline/queues.js";
+import { openBoundQueues, type PipelineQueues } from "../../src/pipeline/queues.js";
 import { findReport, reportParams, runReport } from "../../src/report/reports.js";
 import { MIGRATIONS_DIR, runMigrations } from "../../src/store/migrate.js";
 import {
@@ -113,7 +113,7 @@ function intakeAt(queues: PipelineQueues, clock: () => Date) {
 async function withQueues<T>(fn: (q: PipelineQueues) => Promise<T>): Promise<T> {
   const config = loadConfig(env());
   const redis = createRedis(inject("redisUrl"), "producer");
-  const queues = createPipelineQueues(config, redis);
+  const queues = await openBoundQueues(config, redis, db.pool);
   try {
     return await fn(queues);
   } finally {

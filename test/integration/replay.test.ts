@@ -404,7 +404,7 @@ describe("voice-receipts replay", { timeout: 90_000 }, () => {
     ).rejects.toThrow(/--apply and --wait exclude each other/);
     await expect(
       replayCommand([dir], { reconcile: true, type: "Voice Report" }, io),
-    ).rejects.toThrow(/--type must be a message type/);
+    ).rejects.toThrow(/--type must be one of VoiceReport/);
   });
 
   it("takes the type from --type over everything else", async () => {

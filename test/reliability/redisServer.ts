@@ -23,7 +23,11 @@ export interface RedisServer {
 }
 
 export async function startRedisServer(
-  opts: { appendfsync?: "always" | "everysec" | "no" } = {},
+  opts: {
+    appendfsync?: "always" | "everysec" | "no";
+    /** Reserve the port and directory but start nothing until restart() (Redis down at start). */
+    stopped?: boolean;
+  } = {},
 ): Promise<RedisServer> {
   const dir = await mkdtemp(path.join(os.tmpdir(), "vr-redis-"));
   const port = await freePort();
@@ -71,7 +75,9 @@ export async function startRedisServer(
     await gone;
   };
 
-  await start();
+  if (!opts.stopped) {
+    await start();
+  }
   return {
     url,
     port,

@@ -2,6 +2,7 @@ import { Writable } from "node:stream";
 
 import { describe, expect, it } from "vitest";
 
+import { describeConfig, loadConfig } from "../../src/config.js";
 import { createLogger, maskNumber } from "../../src/logger.js";
 
 function capture(redactNumbers: boolean, secrets: string[] = []) {
@@ -79,5 +80,30 @@ describe("logger", () => {
     logger.warn({ err }, "x");
     expect(out()).not.toContain(secret);
     expect(out()).toContain("upstream failed");
+  });
+
+  it("shows secrets that are not set as unset in the start-up config dump, set ones as [redacted]", () => {
+    for (const redactNumbers of [false, true]) {
+      const unset = capture(redactNumbers);
+      unset.logger.info({ config: describeConfig(loadConfig({})) }, "voice-receipts starting");
+      const u = JSON.parse(unset.out()) as {
+        config: { accessKeySecret: string; push: { token: string } };
+      };
+      expect(u.config.accessKeySecret).toBe("unset");
+      expect(u.config.push.token).toBe("unset");
+
+      const set = capture(redactNumbers);
+      const config = loadConfig({
+        VMS_PUSH_TOKEN: "push-token-123456",
+        ALIBABA_CLOUD_ACCESS_KEY_ID: "LTAI5tExampleKeyId",
+        ALIBABA_CLOUD_ACCESS_KEY_SECRET: "secret-abcdef-123456",
+      });
+      set.logger.info({ config: describeConfig(config) }, "voice-receipts starting");
+      const v = JSON.parse(set.out()) as typeof u;
+      expect(v.config.push.token).toBe("[redacted]");
+      expect(v.config.accessKeySecret).toBe("[redacted]");
+      expect(set.out()).not.toContain("push-token-123456");
+      expect(set.out()).not.toContain("secret-abcdef-123456");
+    }
   });
 });
