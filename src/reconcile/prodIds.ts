@@ -90,7 +90,13 @@ export function planRound(
 
 export interface ProdIdMemory {
   stats(key: string): Promise<ProdIdStats | undefined>;
+  /** Every key's stats (unsupportedKinds.ts compares a kind with the others). */
+  all(): Promise<ReadonlyMap<string, ProdIdStats>>;
   learn(key: string, prodId: string): Promise<void>;
+  /** Add one to a counter of the key that is not a ProdId (unsupportedKinds.ts). */
+  note(key: string, field: string): Promise<void>;
+  /** Set a flag of the key; true only for the one caller that set it first (in any process). */
+  flagOnce(key: string, field: string): Promise<boolean>;
 }
 
 const SEP = "\t";
@@ -135,19 +141,36 @@ export function createProdIdMemory(
     }
   }
 
+  async function fresh(): Promise<Map<string, Map<string, number>>> {
+    if (Date.now() - loadedAt > refreshMs) {
+      loading ??= refresh().finally(() => {
+        loading = undefined;
+      });
+      await loading;
+    }
+    return cache;
+  }
+
   return {
     async stats(key) {
-      if (Date.now() - loadedAt > refreshMs) {
-        loading ??= refresh().finally(() => {
-          loading = undefined;
-        });
-        await loading;
-      }
-      return cache.get(key);
+      return (await fresh()).get(key);
     },
+    all: fresh,
     async learn(key, prodId) {
       bump(key, prodId, 1);
       await redis.hincrby(hashKey, `${key}${SEP}${prodId}`, 1).catch(() => {});
+    },
+    async note(key, field) {
+      bump(key, field, 1);
+      await redis.hincrby(hashKey, `${key}${SEP}${field}`, 1).catch(() => {});
+    },
+    async flagOnce(key, field) {
+      if (cache.get(key)?.has(field)) {
+        return false;
+      }
+      bump(key, field, 1);
+      // A Redis hiccup: say no rather than log the same news from every process.
+      return (await redis.hsetnx(hashKey, `${key}${SEP}${field}`, 1).catch(() => 0)) === 1;
     },
   };
 }

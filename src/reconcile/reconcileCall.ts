@@ -16,6 +16,13 @@ import { Reschedule, type DetailApi } from "./detailApi.js";
 import { afterEmptyRound, giveUpAtMs, queryDateMs } from "./policy.js";
 import { planRound, prodIdKey, type ProdIdMemory } from "./prodIds.js";
 import { policySelects } from "./selection.js";
+import {
+  ANNOUNCED_FIELD,
+  EMPTY_FIELD,
+  inSample,
+  isUnsupported,
+  UNSUPPORTED_SAMPLE_EVERY,
+} from "./unsupportedKinds.js";
 import type { CallSnapshot } from "../store/calls/reads.js";
 import type { ReconcileWrite } from "../store/calls/reconcileWrites.js";
 import type { ReconcilePolicy } from "../config.js";
@@ -30,6 +37,7 @@ export type Outcome =
         | "not_found"
         | "skipped"
         | "policy_skipped"
+        | "unsupported"
         | "stale"
         | "missing";
     }
@@ -188,6 +196,19 @@ export function createCallReconciler(d: CallReconcilerDeps) {
       return done("policy_skipped");
     }
     const key = prodIdKey(call.outId);
+    if (!inSample(callId) && isUnsupported(key, await d.memory.all())) {
+      if (await d.memory.flagOnce(key, ANNOUNCED_FIELD)) {
+        d.logger.warn(
+          { kind: key, sampleEvery: UNSUPPORTED_SAMPLE_EVERY },
+          "QueryCallDetailByCallId never has details for this kind of call (empty for every ProdId " +
+            "across many calls while other kinds are found; some docs say robot calls are not " +
+            "covered): its calls are now skipped with reason 'unsupported' instead of spending " +
+            "quota, and one in sampleEvery is still asked so the kind comes back if that changes",
+        );
+      }
+      await d.write({ kind: "skipped", callId, reason: "unsupported" });
+      return done("unsupported");
+    }
     const giveUp = giveUpAtMs(call, d.giveUpMs);
     const plan = planRound(d.prodIds, await d.memory.stats(key), {
       attempts: call.reconcileAttempts,
@@ -224,6 +245,10 @@ export function createCallReconciler(d: CallReconcilerDeps) {
     }
 
     const attempts = call.reconcileAttempts + 1;
+    // Each call counts once, on its second round (the first may come before the detail lag).
+    if (attempts === 2 && plan.length === d.prodIds.length) {
+      void d.memory.note(key, EMPTY_FIELD);
+    }
     const next = afterEmptyRound({
       nowMs: Date.now(),
       attempts,
