@@ -13,11 +13,12 @@ import {
   type JsonObject,
 } from "./detail.js";
 import { Reschedule, type DetailApi } from "./detailApi.js";
-import { afterEmptyRound, giveUpAtMs, queryDateMs } from "./policy.js";
+import { afterEmptyRound, callEndedAt, giveUpAtMs, queryDateMs } from "./policy.js";
 import { planRound, prodIdKey, type ProdIdMemory } from "./prodIds.js";
 import { policySelects } from "./selection.js";
 import {
   ANNOUNCED_FIELD,
+  countsAsEvidence,
   EMPTY_FIELD,
   inSample,
   isUnsupported,
@@ -245,8 +246,15 @@ export function createCallReconciler(d: CallReconcilerDeps) {
     }
 
     const attempts = call.reconcileAttempts + 1;
-    // Each call counts once, on its second round (the first may come before the detail lag).
-    if (attempts === 2 && plan.length === d.prodIds.length) {
+    if (
+      plan.length === d.prodIds.length &&
+      countsAsEvidence({
+        attempts,
+        endedAtMs: callEndedAt(call).getTime(),
+        nowMs: Date.now(),
+        retryBaseMs: d.retryBaseMs,
+      })
+    ) {
       void d.memory.note(key, EMPTY_FIELD);
     }
     const next = afterEmptyRound({
