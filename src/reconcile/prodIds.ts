@@ -103,12 +103,14 @@ const SEP = "\t";
 
 /**
  * The shared memory: Redis hash `<hashKey>` with fields `<key>\t<prodId>` → answers. Each
- * process keeps a copy refreshed every `refreshMs`; a Redis hiccup only makes it stale.
+ * process keeps a copy refreshed every `refreshMs`; a Redis hiccup only makes it stale. Two
+ * seconds: what one process learns (a ProdId, an unsupported kind) reaches the others before
+ * they spend many requests finding it out again; one HGETALL of a small hash is cheap.
  */
 export function createProdIdMemory(
   redis: RedisConnection,
   hashKey: string,
-  refreshMs = 10_000,
+  refreshMs = 2_000,
 ): ProdIdMemory {
   let cache = new Map<string, Map<string, number>>();
   let loadedAt = -Infinity;
