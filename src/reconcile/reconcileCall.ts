@@ -197,7 +197,8 @@ export function createCallReconciler(d: CallReconcilerDeps) {
       return done("policy_skipped");
     }
     const key = prodIdKey(call.outId);
-    if (!inSample(callId) && isUnsupported(key, await d.memory.all())) {
+    const unsupported = isUnsupported(key, await d.memory.all());
+    if (unsupported && !inSample(callId)) {
       if (await d.memory.flagOnce(key, ANNOUNCED_FIELD)) {
         d.logger.warn(
           { kind: key, sampleEvery: UNSUPPORTED_SAMPLE_EVERY },
@@ -211,10 +212,17 @@ export function createCallReconciler(d: CallReconcilerDeps) {
       return done("unsupported");
     }
     const giveUp = giveUpAtMs(call, d.giveUpMs);
-    const plan = planRound(d.prodIds, await d.memory.stats(key), {
+    const final = Date.now() >= giveUp;
+    let plan = planRound(d.prodIds, await d.memory.stats(key), {
       attempts: call.reconcileAttempts,
-      final: Date.now() >= giveUp,
+      final,
     });
+    if (unsupported && !final && plan.length > 1) {
+      // A sampled call of an unsupported kind asks one ProdId per round, in turn (all of them
+      // on its last round): a change is still noticed within a few rounds, at a fraction of
+      // the cost, and these rounds add no evidence (below: only full rounds count).
+      plan = [plan[call.reconcileAttempts % plan.length]!];
+    }
     const queryDate = queryDateMs(call);
     for (const prodId of plan) {
       let answer;

@@ -2,7 +2,9 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 
 import {
+  DETAIL_SURELY_THERE_MS,
   EMPTY_FIELD,
+  countsAsEvidence,
   UNSUPPORTED_MIN_CALLS,
   UNSUPPORTED_SAMPLE_EVERY,
   inSample,
@@ -59,5 +61,40 @@ describe("inSample", () => {
     const share = ids.filter((id) => inSample(id)).length / ids.length;
     expect(share).toBeGreaterThan(0.7 / UNSUPPORTED_SAMPLE_EVERY);
     expect(share).toBeLessThan(1.3 / UNSUPPORTED_SAMPLE_EVERY);
+  });
+});
+
+describe("countsAsEvidence", () => {
+  const MIN = 60_000;
+  it("counts each call at most once across its rounds", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 60 * MIN }),
+        fc.integer({ min: 500, max: MIN }),
+        (endedAgo, retryBaseMs) => {
+          const nowMs = 1_800_000_000_000;
+          const endedAtMs = nowMs - endedAgo;
+          // Round 1 now, round 2 one retry later.
+          const r1 = countsAsEvidence({ attempts: 1, endedAtMs, nowMs, retryBaseMs });
+          const r2 = countsAsEvidence({
+            attempts: 2,
+            endedAtMs,
+            nowMs: nowMs + retryBaseMs,
+            retryBaseMs,
+          });
+          const r3 = countsAsEvidence({
+            attempts: 3,
+            endedAtMs,
+            nowMs: nowMs + 3 * retryBaseMs,
+            retryBaseMs,
+          });
+          expect(Number(r1) + Number(r2) + Number(r3)).toBe(1);
+          // A fresh call's first empty answer says nothing (the detail lag).
+          if (endedAgo < DETAIL_SURELY_THERE_MS) {
+            expect(r1).toBe(false);
+          }
+        },
+      ),
+    );
   });
 });
