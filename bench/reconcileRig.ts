@@ -31,12 +31,20 @@ export interface RigOptions {
   workers: number;
   /** CPU niceness of the workers (bench/reconcile.ts explains why); default 0. */
   nice?: number;
+  /**
+   * The realistic mix: robot calls never have a detail, this share of calls is unknown to the
+   * simulator (never found), and VMS_RECONCILE_DELAY_SECONDS is the default 180 (the past calls
+   * are due at once; retries of empty answers are spaced as in production). Default: off.
+   */
+  mix?: { neverFoundShare: number };
 }
 
 export interface Rig {
   sim: Simulator;
   db: BenchDb;
   total: number;
+  /** Calls the simulator has a detail for (all but the mix's robot and never-found calls). */
+  findable: number;
   reconciled(): Promise<number>;
   /** The workers' shared adaptive rate (calls per 1.03 s window) as stored in Redis. */
   sharedRate(): Promise<number>;
@@ -56,7 +64,14 @@ export async function startRig(o: RigOptions): Promise<Rig> {
     meanGapMs: 200,
   });
   const calls = gen.generate(o.count, ["voice", "voice", "verification", "ivr", "robot"]);
-  sim.control.loadCalls(calls);
+  const unknown = new Set(
+    o.mix ? calls.filter((_, i) => i % Math.round(1 / o.mix!.neverFoundShare) === 7) : [],
+  );
+  if (o.mix) {
+    sim.control.setKindsWithoutDetail(["robot"]);
+  }
+  sim.control.loadCalls(calls.filter((c) => !unknown.has(c)));
+  const findable = calls.filter((c) => !unknown.has(c) && !(o.mix && c.kind === "robot")).length;
   const t = (ms: number | undefined) => (ms === undefined ? null : new Date(ms));
   await db.pool.query(
     `insert into calls (call_id, out_id, caller, callee, status_code, originate_time, start_time,
@@ -84,7 +99,7 @@ export async function startRig(o: RigOptions): Promise<Rig> {
     VMS_API_ENDPOINT: sim.url,
     VMS_RECONCILE: "on",
     VMS_RECONCILE_QPS: String(o.qps),
-    VMS_RECONCILE_DELAY_SECONDS: "0",
+    VMS_RECONCILE_DELAY_SECONDS: o.mix ? "180" : "0",
     LOG_LEVEL: "info",
   };
   const workers: Awaited<ReturnType<typeof startChild>>[] = [];
@@ -110,6 +125,7 @@ export async function startRig(o: RigOptions): Promise<Rig> {
     sim,
     db,
     total: calls.length,
+    findable,
     async reconciled() {
       const { rows } = await db.pool.query<{ n: number }>(
         "select count(*)::int as n from calls where reconcile_status = 'reconciled'",

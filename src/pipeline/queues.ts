@@ -6,7 +6,7 @@ import { Queue } from "bullmq";
 import type pg from "pg";
 
 import type { Config } from "../config.js";
-import type { RedisConnection } from "../infra/redis.js";
+import { waitForReady, type RedisConnection } from "../infra/redis.js";
 import type { Logger } from "../logger.js";
 import { QUEUE_NAMES, addJobs, persistJobId, type QueueName } from "./jobs.js";
 import { createPrefixBinding, readDatabaseIdentity, type PrefixBinding } from "./prefixBinding.js";
@@ -108,6 +108,9 @@ export async function openBoundQueues(
 ): Promise<PipelineQueues> {
   const identity = await readDatabaseIdentity(pool);
   const binding = createPrefixBinding(connection, config.queuePrefix, identity, () => {});
+  // A one-shot command's connection may still be connecting (a producer queues no command
+  // meanwhile): give it the time a command would get, then let ensure() fail as unavailable.
+  await waitForReady(connection, 5000);
   await binding.ensure();
   return createPipelineQueues(config, connection, logger, binding);
 }

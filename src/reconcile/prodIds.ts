@@ -90,19 +90,27 @@ export function planRound(
 
 export interface ProdIdMemory {
   stats(key: string): Promise<ProdIdStats | undefined>;
+  /** Every key's stats (unsupportedKinds.ts compares a kind with the others). */
+  all(): Promise<ReadonlyMap<string, ProdIdStats>>;
   learn(key: string, prodId: string): Promise<void>;
+  /** Add one to a counter of the key that is not a ProdId (unsupportedKinds.ts). */
+  note(key: string, field: string): Promise<void>;
+  /** Set a flag of the key; true only for the one caller that set it first (in any process). */
+  flagOnce(key: string, field: string): Promise<boolean>;
 }
 
 const SEP = "\t";
 
 /**
  * The shared memory: Redis hash `<hashKey>` with fields `<key>\t<prodId>` → answers. Each
- * process keeps a copy refreshed every `refreshMs`; a Redis hiccup only makes it stale.
+ * process keeps a copy refreshed every `refreshMs`; a Redis hiccup only makes it stale. Two
+ * seconds: what one process learns (a ProdId, an unsupported kind) reaches the others before
+ * they spend many requests finding it out again; one HGETALL of a small hash is cheap.
  */
 export function createProdIdMemory(
   redis: RedisConnection,
   hashKey: string,
-  refreshMs = 10_000,
+  refreshMs = 2_000,
 ): ProdIdMemory {
   let cache = new Map<string, Map<string, number>>();
   let loadedAt = -Infinity;
@@ -135,19 +143,36 @@ export function createProdIdMemory(
     }
   }
 
+  async function fresh(): Promise<Map<string, Map<string, number>>> {
+    if (Date.now() - loadedAt > refreshMs) {
+      loading ??= refresh().finally(() => {
+        loading = undefined;
+      });
+      await loading;
+    }
+    return cache;
+  }
+
   return {
     async stats(key) {
-      if (Date.now() - loadedAt > refreshMs) {
-        loading ??= refresh().finally(() => {
-          loading = undefined;
-        });
-        await loading;
-      }
-      return cache.get(key);
+      return (await fresh()).get(key);
     },
+    all: fresh,
     async learn(key, prodId) {
       bump(key, prodId, 1);
       await redis.hincrby(hashKey, `${key}${SEP}${prodId}`, 1).catch(() => {});
+    },
+    async note(key, field) {
+      bump(key, field, 1);
+      await redis.hincrby(hashKey, `${key}${SEP}${field}`, 1).catch(() => {});
+    },
+    async flagOnce(key, field) {
+      if (cache.get(key)?.has(field)) {
+        return false;
+      }
+      bump(key, field, 1);
+      // A Redis hiccup: say no rather than log the same news from every process.
+      return (await redis.hsetnx(hashKey, `${key}${SEP}${field}`, 1).catch(() => 0)) === 1;
     },
   };
 }

@@ -13,9 +13,17 @@ import {
   type JsonObject,
 } from "./detail.js";
 import { Reschedule, type DetailApi } from "./detailApi.js";
-import { afterEmptyRound, giveUpAtMs, queryDateMs } from "./policy.js";
+import { afterEmptyRound, callEndedAt, giveUpAtMs, queryDateMs } from "./policy.js";
 import { planRound, prodIdKey, type ProdIdMemory } from "./prodIds.js";
 import { policySelects } from "./selection.js";
+import {
+  ANNOUNCED_FIELD,
+  countsAsEvidence,
+  EMPTY_FIELD,
+  inSample,
+  isUnsupported,
+  UNSUPPORTED_SAMPLE_EVERY,
+} from "./unsupportedKinds.js";
 import type { CallSnapshot } from "../store/calls/reads.js";
 import type { ReconcileWrite } from "../store/calls/reconcileWrites.js";
 import type { ReconcilePolicy } from "../config.js";
@@ -30,6 +38,7 @@ export type Outcome =
         | "not_found"
         | "skipped"
         | "policy_skipped"
+        | "unsupported"
         | "stale"
         | "missing";
     }
@@ -188,11 +197,32 @@ export function createCallReconciler(d: CallReconcilerDeps) {
       return done("policy_skipped");
     }
     const key = prodIdKey(call.outId);
+    const unsupported = isUnsupported(key, await d.memory.all());
+    if (unsupported && !inSample(callId)) {
+      if (await d.memory.flagOnce(key, ANNOUNCED_FIELD)) {
+        d.logger.warn(
+          { kind: key, sampleEvery: UNSUPPORTED_SAMPLE_EVERY },
+          "QueryCallDetailByCallId never has details for this kind of call (empty for every ProdId " +
+            "across many calls while other kinds are found; some docs say robot calls are not " +
+            "covered): its calls are now skipped with reason 'unsupported' instead of spending " +
+            "quota, and one in sampleEvery is still asked so the kind comes back if that changes",
+        );
+      }
+      await d.write({ kind: "skipped", callId, reason: "unsupported" });
+      return done("unsupported");
+    }
     const giveUp = giveUpAtMs(call, d.giveUpMs);
-    const plan = planRound(d.prodIds, await d.memory.stats(key), {
+    const final = Date.now() >= giveUp;
+    let plan = planRound(d.prodIds, await d.memory.stats(key), {
       attempts: call.reconcileAttempts,
-      final: Date.now() >= giveUp,
+      final,
     });
+    if (unsupported && !final && plan.length > 1) {
+      // A sampled call of an unsupported kind asks one ProdId per round, in turn (all of them
+      // on its last round): a change is still noticed within a few rounds, at a fraction of
+      // the cost, and these rounds add no evidence (below: only full rounds count).
+      plan = [plan[call.reconcileAttempts % plan.length]!];
+    }
     const queryDate = queryDateMs(call);
     for (const prodId of plan) {
       let answer;
@@ -224,6 +254,17 @@ export function createCallReconciler(d: CallReconcilerDeps) {
     }
 
     const attempts = call.reconcileAttempts + 1;
+    if (
+      plan.length === d.prodIds.length &&
+      countsAsEvidence({
+        attempts,
+        endedAtMs: callEndedAt(call).getTime(),
+        nowMs: Date.now(),
+        retryBaseMs: d.retryBaseMs,
+      })
+    ) {
+      void d.memory.note(key, EMPTY_FIELD);
+    }
     const next = afterEmptyRound({
       nowMs: Date.now(),
       attempts,

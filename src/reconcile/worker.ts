@@ -26,6 +26,15 @@ export interface ReconcileWorkerOptions {
   logger: Logger;
 }
 
+/**
+ * BullMQ priority of a call that was asked and came back empty. BullMQ takes jobs without a
+ * priority (first queries of fresh calls, due from the scheduler) before any prioritized one, so
+ * retries of not-found calls never take the place of first queries; they use the quota left over.
+ * The last round before giving up still runs (late, if fresh calls use the whole quota): a call
+ * is `not_found` only after it (reconcileCall.ts).
+ */
+export const RETRY_PRIORITY = 10;
+
 /** Little's law: requests in flight ≈ rate × time per request (API latency plus our overhead). */
 export function concurrencyFor(qps: number, latencyMs: number): number {
   const perJobSeconds = latencyMs / 1000 + 0.1;
@@ -66,6 +75,9 @@ export function createReconcileWorker(o: ReconcileWorkerOptions): Worker {
         return outcome.result;
       }
       metrics.results.inc({ result: outcome.reason === "empty" ? "retry" : "deferred" });
+      if (outcome.reason === "empty" && job.priority !== RETRY_PRIORITY) {
+        await job.changePriority({ priority: RETRY_PRIORITY });
+      }
       if (outcome.touchRow) {
         await o.write({ kind: "deferred", callId, delayMs: outcome.delayMs });
       }

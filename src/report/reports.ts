@@ -46,7 +46,7 @@ const dims = (p: ReportParams) => [p.from, p.to, p.direction ?? null, p.product 
 
 /**
  * The reconcile report: report_reconcile_between (migration 0002) with, after the statuses,
- * the skipped calls per calls.reconcile_skip_reason (policy, off, replay, inbound; always
+ * the skipped calls per calls.reconcile_skip_reason (policy, off, replay, inbound, unsupported; always
  * listed, like the statuses) and `(unrecorded)` for calls skipped before the reason was kept.
  * Computed here rather than in a new view so the report needs no migration of its own.
  */
@@ -61,7 +61,8 @@ with base as (
    where r.reconcile_status = 'skipped'
 ), reasons as (
   select s.ord, s.reason, count(k.reason)::int as calls
-    from (values (1, 'policy'), (2, 'off'), (3, 'replay'), (4, 'inbound'), (5, '(unrecorded)'))
+    from (values (1, 'policy'), (2, 'off'), (3, 'replay'), (4, 'inbound'), (5, 'unsupported'),
+                (6, '(unrecorded)'))
            as s(ord, reason)
     left join skipped k on k.reason = s.reason
    group by s.ord, s.reason
@@ -70,7 +71,7 @@ select kind, name, calls from (
   select kind, name, calls, case when kind = 'reconcile_status' then 1 else 3 end as part, ord
     from base
   union all
-  select 'skip_reason', reason, calls, 2, ord from reasons where ord < 5 or calls > 0
+  select 'skip_reason', reason, calls, 2, ord from reasons where ord < 6 or calls > 0
 ) x
 order by part, ord`;
 

@@ -20,6 +20,11 @@ export interface DetailSettings {
   lagMs: number;
   /** Answered calls allowed in any sliding 1 s window; the real account limit is 100. */
   qps: number;
+  /**
+   * Kinds of call whose detail never appears, whatever the ProdId (some docs say the API does
+   * not cover voice-robot calls): lets tests see the reconciler learn such a kind.
+   */
+  withoutDetail: Set<SimCall["kind"]>;
 }
 
 export interface DetailRecord {
@@ -84,6 +89,7 @@ export function callDetailAction(deps: {
       const record = deps.calls.get(callId);
       const visible =
         record !== undefined &&
+        !deps.settings.withoutDetail.has(record.call.kind) &&
         record.call.prodId === prodId &&
         beijingDay(Number(queryDate)) === beijingDay(record.call.originateTime) &&
         deps.clock.now() >= record.call.endTime + deps.settings.lagMs;

@@ -70,6 +70,8 @@ export interface SimulatorControl {
   clearFaults(): void;
   setDetailLag(ms: number): void;
   setDetailQps(qps: number): void;
+  /** Calls of these kinds never have a detail (empty Data for every ProdId); [] restores. */
+  setKindsWithoutDetail(kinds: readonly CallKind[]): void;
   setTokenLifetime(seconds: number): void;
   settings(): SimulatorSettings;
   /** A snapshot of the counters. */
@@ -180,6 +182,9 @@ export function createControl(d: ControlDeps): SimulatorControl {
     clearFaults: () => d.faults.clear(),
     setDetailLag(ms) {
       d.detail.lagMs = Math.max(0, ms);
+    },
+    setKindsWithoutDetail(kinds) {
+      d.detail.withoutDetail = new Set(kinds);
     },
     setDetailQps(qps) {
       d.detail.qps = Math.max(1, qps);

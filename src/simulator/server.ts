@@ -67,6 +67,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const detail: DetailSettings = {
     lagMs: options.detailLagMs ?? 60_000,
     qps: options.detailQps ?? 100,
+    withoutDetail: new Set(),
   };
   const token: TokenSettings = { lifetimeSeconds: options.tokenLifetimeSeconds ?? 3600 };
   const actions = new Map<string, RpcAction>([

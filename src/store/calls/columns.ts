@@ -26,9 +26,10 @@ export type ReconcileStatus = (typeof RECONCILE_STATUSES)[number];
 /**
  * Why a call ended `skipped` (calls.reconcile_skip_reason): `policy` (VMS_RECONCILE_POLICY left
  * it out), `off` (VMS_RECONCILE=off or no credentials), `replay` (replay --no-reconcile),
- * `inbound` (no CallId the detail API knows).
+ * `inbound` (no CallId the detail API knows), `unsupported` (a kind of call the detail API never
+ * has details for, learnt by src/reconcile/unsupportedKinds.ts).
  */
-export const SKIP_REASONS = ["policy", "off", "replay", "inbound"] as const;
+export const SKIP_REASONS = ["policy", "off", "replay", "inbound", "unsupported"] as const;
 export type SkipReason = (typeof SKIP_REASONS)[number];
 
 /** SQL literals of reconcile statuses and skip reasons, checked against the lists above. */

@@ -64,7 +64,13 @@ function harness(policy: ReconcilePolicy, call: CallSnapshot) {
       },
       latencyMs: () => 10,
     },
-    memory: { stats: async () => undefined, learn: async () => {} },
+    memory: {
+      stats: async () => undefined,
+      all: async () => new Map(),
+      learn: async () => {},
+      note: async () => {},
+      flagOnce: async () => false,
+    },
     logger: createLogger({ level: "silent" }),
   });
   return {

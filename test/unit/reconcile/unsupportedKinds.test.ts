@@ -1,0 +1,100 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+
+import {
+  DETAIL_SURELY_THERE_MS,
+  EMPTY_FIELD,
+  countsAsEvidence,
+  UNSUPPORTED_MIN_CALLS,
+  UNSUPPORTED_SAMPLE_EVERY,
+  inSample,
+  isUnsupported,
+} from "../../../src/reconcile/unsupportedKinds.js";
+
+const stats = (o: Record<string, Record<string, number>>) =>
+  new Map(Object.entries(o).map(([k, v]) => [k, new Map(Object.entries(v))]));
+
+describe("isUnsupported", () => {
+  it("flags a kind empty across many calls while others are found", () => {
+    const all = stats({
+      saas: { [EMPTY_FIELD]: UNSUPPORTED_MIN_CALLS },
+      "p:vn": { "11000000300006": UNSUPPORTED_MIN_CALLS },
+    });
+    expect(isUnsupported("saas", all)).toBe(true);
+    expect(isUnsupported("p:vn", all)).toBe(false);
+  });
+
+  it("never flags a kind when nothing else is found either (the API, not the kind)", () => {
+    fc.assert(
+      fc.property(fc.nat(10_000), fc.nat(UNSUPPORTED_MIN_CALLS - 1), (empty, others) => {
+        const all = stats({ saas: { [EMPTY_FIELD]: empty }, "p:vn": { "1": others } });
+        expect(isUnsupported("saas", all)).toBe(false);
+      }),
+    );
+  });
+
+  it("never flags a kind found for 5 % or more of its judged calls", () => {
+    fc.assert(
+      fc.property(fc.nat(10_000), fc.integer({ min: 1, max: 10_000 }), (empty, found) => {
+        fc.pre(found >= 0.05 * (found + empty));
+        const all = stats({
+          saas: { [EMPTY_FIELD]: empty, "11030000180001": found },
+          "p:vn": { "1": 1000 },
+        });
+        expect(isUnsupported("saas", all)).toBe(false);
+      }),
+    );
+  });
+
+  it("needs enough empty calls before judging", () => {
+    const all = stats({
+      saas: { [EMPTY_FIELD]: UNSUPPORTED_MIN_CALLS - 1 },
+      "p:vn": { "1": 1000 },
+    });
+    expect(isUnsupported("saas", all)).toBe(false);
+  });
+});
+
+describe("inSample", () => {
+  it("keeps about one call in UNSUPPORTED_SAMPLE_EVERY", () => {
+    const ids = Array.from({ length: 20_000 }, (_, i) => `1000${i}^2000${i * 7}`);
+    const share = ids.filter((id) => inSample(id)).length / ids.length;
+    expect(share).toBeGreaterThan(0.7 / UNSUPPORTED_SAMPLE_EVERY);
+    expect(share).toBeLessThan(1.3 / UNSUPPORTED_SAMPLE_EVERY);
+  });
+});
+
+describe("countsAsEvidence", () => {
+  const MIN = 60_000;
+  it("counts each call at most once across its rounds", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 60 * MIN }),
+        fc.integer({ min: 500, max: MIN }),
+        (endedAgo, retryBaseMs) => {
+          const nowMs = 1_800_000_000_000;
+          const endedAtMs = nowMs - endedAgo;
+          // Round 1 now, round 2 one retry later.
+          const r1 = countsAsEvidence({ attempts: 1, endedAtMs, nowMs, retryBaseMs });
+          const r2 = countsAsEvidence({
+            attempts: 2,
+            endedAtMs,
+            nowMs: nowMs + retryBaseMs,
+            retryBaseMs,
+          });
+          const r3 = countsAsEvidence({
+            attempts: 3,
+            endedAtMs,
+            nowMs: nowMs + 3 * retryBaseMs,
+            retryBaseMs,
+          });
+          expect(Number(r1) + Number(r2) + Number(r3)).toBe(1);
+          // A fresh call's first empty answer says nothing (the detail lag).
+          if (endedAgo < DETAIL_SURELY_THERE_MS) {
+            expect(r1).toBe(false);
+          }
+        },
+      ),
+    );
+  });
+});
