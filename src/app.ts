@@ -101,8 +101,10 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
     logger: logger.child({ component: "intake" }),
   });
 
+  // Recordings kept in VMS_RECORDINGS_STORE: the worker part writes them, the explorer plays them.
+  const recordingStore = await openObjectStore(config);
   const ingest = smartCall
-    ? buildIngest({ config, pool, clients, intake, smartCall, metrics, logger })
+    ? buildIngest({ config, pool, clients, intake, smartCall, metrics, logger, recordingStore })
     : undefined;
   const worker = runsWorker(role)
     ? buildWorker({
@@ -114,7 +116,7 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
         ...(options.sweep ? { sweep: options.sweep } : {}),
         ...(options.reconcile ? { reconcile: options.reconcile } : {}),
         // Recordings downloaded into VMS_RECORDINGS_STORE before Alibaba's 7-day link expires.
-        recordingStore: await openObjectStore(config),
+        recordingStore,
         ...(options.recordings ? { recordings: options.recordings } : {}),
         ...(options.delivery ? { delivery: options.delivery } : {}),
       })
@@ -136,6 +138,14 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
 
   const workerComponents = worker?.components ?? [];
   const servingComponents: Component[] = [...(http ? [http] : []), ...(ingest?.components ?? [])];
+  // The recording fetcher closes the store in roles with workers; an ingest-only process here.
+  if (recordingStore && !worker) {
+    servingComponents.push({
+      name: "recording-store",
+      start: () => {},
+      stop: async () => recordingStore.close(),
+    });
+  }
   let stopping: Promise<boolean> | undefined;
 
   return {

@@ -11,6 +11,7 @@ import { registerQueueBoard } from "../ops/board.js";
 import { registerCallExplorer } from "../ui/index.js";
 import type { Metrics } from "../ops/metrics.js";
 import type { Intake } from "../pipeline/intake.js";
+import type { ObjectStore } from "../recordings/objectStore.js";
 import { registerSmartCallRoute } from "../smartcall/route.js";
 import { anyEndpointWants } from "../delivery/endpointsConfig.js";
 import { createSmartCallService, type SmartCallService } from "../smartcall/service.js";
@@ -51,6 +52,8 @@ export interface IngestDeps {
   smartCall: SmartCallService;
   metrics: Metrics;
   logger: Logger;
+  /** Where recordings are kept, for the explorer's player; undefined when the store is off. */
+  recordingStore: ObjectStore | undefined;
 }
 
 export function buildIngest(deps: IngestDeps): { routes: Route[]; components: Component[] } {
@@ -78,7 +81,14 @@ export function buildIngest(deps: IngestDeps): { routes: Route[]; components: Co
   if (adminToken) {
     const queues = deps.clients.observed.queues;
     routes.push((app) => registerQueueBoard(app, { token: adminToken, queues }));
-    routes.push((app) => registerCallExplorer(app, { token: adminToken, pool, logger }));
+    routes.push((app) =>
+      registerCallExplorer(app, {
+        token: adminToken,
+        pool,
+        logger,
+        recordingStore: deps.recordingStore,
+      }),
+    );
   }
 
   const components: Component[] = [

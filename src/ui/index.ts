@@ -15,7 +15,9 @@ import { formatBeijingDate, parseBeijingDate } from "../domain/time.js";
 import type { Logger } from "../logger.js";
 import { createAdminGate } from "../ops/adminGate.js";
 import { findReport, runReport } from "../report/reports.js";
+import type { ObjectStore } from "../recordings/objectStore.js";
 import { loadCall } from "../store/explorer/callPage.js";
+import { findStoredRecording } from "../store/explorer/storedRecording.js";
 import { searchCalls } from "../store/explorer/callSearch.js";
 import { callsPerHour } from "../store/explorer/hourly.js";
 import { listRejected, rejectedByReason } from "../store/explorer/rejected.js";
@@ -40,6 +42,8 @@ export interface CallExplorerOptions {
   token: string;
   pool: pg.Pool;
   logger: Logger;
+  /** VMS_RECORDINGS_STORE, whose copies the call page plays; undefined when it is off. */
+  recordingStore: ObjectStore | undefined;
   /** Rows per page of calls and of rejected receipts. */
   pageSize?: number;
 }
@@ -74,6 +78,12 @@ function dayParam(q: Query, name: string, problems: string[]): string | undefine
 
 const issues = (error: { issues: { path: PropertyKey[]; message: string }[] }) =>
   error.issues.map((i) => `${i.path.map(String).join(".") || "search"}: ${i.message}`);
+
+/** A file store's ENOENT or S3's NoSuchKey: the object is not there (vs. the store is down). */
+function isMissing(err: unknown): boolean {
+  const e = err as { code?: unknown; name?: unknown; $metadata?: { httpStatusCode?: number } };
+  return e.code === "ENOENT" || e.name === "NoSuchKey" || e.$metadata?.httpStatusCode === 404;
+}
 
 export function registerCallExplorer(app: FastifyInstance, options: CallExplorerOptions): void {
   const { pool, logger } = options;
@@ -187,13 +197,43 @@ export function registerCallExplorer(app: FastifyInstance, options: CallExplorer
       return send(reply, callPage(story, context(req)));
     });
 
-    // The seam for the recording store: once recordings have a stored copy (storage_key,
-    // fetch_status = 'stored'), the call page's player plays it from here.
-    scope.get(`${UI_PATH}/calls/:callId/recording`, async (_req, reply) =>
-      reply
-        .code(404)
-        .type("text/plain; charset=utf-8")
-        .send("no stored copy: this build keeps recordings as Alibaba's links only\n"),
+    // The stored copy of a recording of this call, streamed from VMS_RECORDINGS_STORE.
+    scope.get<{ Params: { callId: string }; Querystring: { id?: string } }>(
+      `${UI_PATH}/calls/:callId/recording`,
+      async (req, reply) => {
+        const notStored = (why: string) =>
+          reply.code(404).type("text/plain; charset=utf-8").send(`${why}\n`);
+        const store = options.recordingStore;
+        if (!store) {
+          return notStored("no stored copy: VMS_RECORDINGS_STORE is off");
+        }
+        const rec = await findStoredRecording(pool, req.params.callId, req.query.id ?? "");
+        if (!rec) {
+          return notStored("no stored copy of this recording of this call");
+        }
+        let body;
+        try {
+          body = await store.get(rec.storage_key);
+        } catch (err) {
+          if (isMissing(err)) {
+            // The row says stored but the object is gone (removed by hand, lifecycle rule).
+            logger.warn({ err }, "call explorer: stored recording missing from the store");
+            return notStored("the stored copy is missing from the recording store");
+          }
+          logger.error({ err }, "call explorer: recording store unreadable");
+          return reply
+            .code(503)
+            .type("text/plain; charset=utf-8")
+            .send("the recording store is unavailable\n");
+        }
+        if (rec.bytes !== null) {
+          void reply.header("content-length", String(rec.bytes));
+        }
+        return reply
+          .header("cache-control", "private, no-store")
+          .type(rec.content_type ?? "application/octet-stream")
+          .send(body);
+      },
     );
 
     scope.get(`${UI_PATH}/overview`, async (req, reply) => {

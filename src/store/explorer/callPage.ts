@@ -1,8 +1,9 @@
 /**
  * Everything stored about one call, for the explorer's call page: the calls row, its receipts,
- * in-call events, recordings and smart-call dialogue turns. Each read is by call_id through the
- * table's own index (receipts_call_id_idx and call_events' natural key on every partition, the
- * natural keys of recordings and dialogue_turns). Reads only.
+ * in-call events, recordings, smart-call dialogue turns and webhook deliveries. Each read is by
+ * call_id through the table's own index (receipts_call_id_idx and call_events' natural key on
+ * every partition, the natural keys of recordings and dialogue_turns, events_call_type_idx then
+ * deliveries_event_idx per event). Reads only.
  */
 import type pg from "pg";
 
@@ -90,12 +91,29 @@ export interface TurnRecord {
   deliveries: number;
 }
 
+/** One outcome event of the call with one of its delivery attempts (null: none yet). */
+export interface DeliveryRecord {
+  event_id: string;
+  event_type: string;
+  occurred_at: Date;
+  endpoint: string | null;
+  attempt: number | null;
+  status: string | null;
+  due_at: Date | null;
+  attempted_at: Date | null;
+  http_status: number | null;
+  latency_ms: number | null;
+  error: string | null;
+  response: string | null;
+}
+
 export interface CallStory {
   call: CallRecord;
   receipts: ReceiptRecord[];
   events: EventRecord[];
   recordings: RecordingRecord[];
   turns: TurnRecord[];
+  deliveries: DeliveryRecord[];
 }
 
 /** The statements of loadCall, each taking the call_id as $1 (shown by EXPLAIN in a test). */
@@ -115,6 +133,17 @@ export const CALL_QUERIES = {
                  t.answered_action_code, t.answered_by, t.answered_reason, t.latency_ms, t.deliveries
             from dialogue_turns t where t.call_id = $1
            order by t.turn_time, t.id limit ${MAX_ROWS}`,
+  // deliveries has no call_id index (its sender reads by endpoint and due time): the call's
+  // events through events_call_type_idx, then each event's attempts through deliveries_event_idx.
+  deliveries: `select e.id as event_id, e.type as event_type, e.occurred_at, d.endpoint, d.attempt,
+                      d.status, d.due_at, d.attempted_at, d.http_status, d.latency_ms, d.error,
+                      left(d.response, 200) as response
+                 from (select ev.id, ev.type, ev.occurred_at, ev.seq from events ev
+                        where ev.call_id = $1 order by ev.seq limit 100) e
+                 left join lateral (
+                   select * from deliveries dl where dl.event_id = e.id
+                    order by dl.endpoint, dl.attempt, dl.id limit 50) d on true
+                order by e.seq, d.endpoint, d.attempt, d.id`,
 } as const;
 
 export async function loadCall(pool: pg.Pool, callId: string): Promise<CallStory | undefined> {
@@ -123,11 +152,12 @@ export async function loadCall(pool: pg.Pool, callId: string): Promise<CallStory
   if (!call) {
     return undefined;
   }
-  const [receipts, events, recordings, turns] = await Promise.all([
+  const [receipts, events, recordings, turns, deliveries] = await Promise.all([
     pool.query<ReceiptRecord>(CALL_QUERIES.receipts, [callId]),
     pool.query<EventRecord>(CALL_QUERIES.events, [callId]),
     pool.query<RecordingRecord>(CALL_QUERIES.recordings, [callId]),
     pool.query<TurnRecord>(CALL_QUERIES.turns, [callId]),
+    pool.query<DeliveryRecord>(CALL_QUERIES.deliveries, [callId]),
   ]);
   return {
     call,
@@ -135,5 +165,6 @@ export async function loadCall(pool: pg.Pool, callId: string): Promise<CallStory
     events: events.rows,
     recordings: recordings.rows,
     turns: turns.rows,
+    deliveries: deliveries.rows,
   };
 }

@@ -2,7 +2,8 @@
  * One call's page: what it is, the receipts' values beside the reconciled detail (disagreements
  * highlighted), and a timeline of everything that happened to it, in time order: receipts as
  * they arrived (raw body on demand), in-call events with their meanings, recordings, smart-call
- * dialogue turns with the answers given, and the reconciliation.
+ * dialogue turns with the answers given, and the reconciliation; then the webhook deliveries of
+ * the call's outcome events (callDeliveries.ts).
  */
 import { normalizeReceipt } from "../../domain/receipt.js";
 import {
@@ -16,6 +17,7 @@ import type { CallStory, RecordingRecord } from "../../store/explorer/callPage.j
 import { html, type Html, type Interpolation } from "../html.js";
 import { beijing, page, UI_PATH, type PageContext } from "../layout.js";
 import { maskText, shownNumber } from "../mask.js";
+import { deliveriesSection } from "./callDeliveries.js";
 
 /** Signed OSS links carry `Expires` (epoch seconds); otherwise Alibaba keeps them 7 days. */
 const LINK_DAYS = 7;
@@ -114,7 +116,7 @@ interface Entry {
 
 function recording(rec: RecordingRecord, callId: string, now: Date): Interpolation {
   const expires = recordingExpiry(rec);
-  // The recording store's columns, once they exist: play the stored copy.
+  // Stored in VMS_RECORDINGS_STORE: played from there (index.ts), whatever the link's expiry.
   const stored = rec.fetch_status === "stored" && typeof rec.storage_key === "string";
   return html`<a class="recording" href="${rec.record_file}" rel="noreferrer" target="_blank"
       >record_file</a
@@ -270,6 +272,7 @@ export function callPage(story: CallStory, ctx: PageContext, now = new Date()): 
             )}
         </tbody>
       </table>
-      ${comparison(story, ctx)} ${timeline(story, ctx, now)}`,
+      ${comparison(story, ctx)} ${timeline(story, ctx, now)}
+      ${deliveriesSection(story.deliveries, ctx.showNumbers)}`,
   );
 }

@@ -1,8 +1,8 @@
 /**
  * Every query of the call explorer is bounded by an index: EXPLAIN (format json) of each search,
  * the call page's reads, the rejected-receipt list and counts, and the hourly overview shows no
- * Seq Scan of calls, of a receipts or call_events partition, or of recordings, dialogue_turns
- * or rejected_receipts (an empty partition, such as next month's, reads nothing and is let be).
+ * Seq Scan of calls, of a receipts, call_events, events or deliveries partition, or of
+ * recordings, dialogue_turns or rejected_receipts (an empty partition, such as next month's, reads nothing and is let be).
  *
  * The plans are those of a table of realistic size: the rows are made in bulk with
  * generate_series (a planner test; pushing 40 000 receipts through the pipeline would take
@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { formatBeijingDate } from "../../../src/domain/time.js";
 import { CALL_QUERIES } from "../../../src/store/explorer/callPage.js";
+import { STORED_RECORDING_QUERY } from "../../../src/store/explorer/storedRecording.js";
 import { buildCallSearch, type CallSearch } from "../../../src/store/explorer/callSearch.js";
 import { HOURLY_QUERY } from "../../../src/store/explorer/hourly.js";
 import { buildRejectedByReason, buildRejectedList } from "../../../src/store/explorer/rejected.js";
@@ -54,6 +55,15 @@ beforeAll(async () => {
     select lpad(i::text, 12, '1') || '^' || lpad(i::text, 12, '2'), now() - i * interval '37 seconds',
            'user', 'asr', '{}', '{}'
       from generate_series(1, ${CALLS}, 7) i;
+    insert into events (id, type, call_id, payload, occurred_at)
+    select 'evt_' || i || '_' || t, t, lpad(i::text, 12, '1') || '^' || lpad(i::text, 12, '2'), '{}',
+           now() - i * interval '37 seconds'
+      from generate_series(1, ${CALLS}) i, unnest(array['call.completed','call.reconciled']) t;
+    insert into deliveries (event_id, event_seq, event_occurred_at, event_type, call_id, endpoint,
+                            attempt, status, due_at, created_at)
+    select e.id, e.seq, e.occurred_at, e.type, e.call_id, 'http://hooks.example/' || k, 1,
+           'delivered', e.occurred_at, e.occurred_at
+      from events e, generate_series(1, 2) k;
     insert into rejected_receipts (fingerprint, source, raw, reason, received_at)
     select 'f' || i, 'http', 'raw ' || i, 'reason ' || (i % 40), now() - i * interval '11 seconds'
       from generate_series(1, ${CALLS}) i;
@@ -70,7 +80,8 @@ interface PlanNode {
   Plans?: PlanNode[];
 }
 
-const GUARDED = /^(calls|receipts.*|call_events.*|recordings|dialogue_turns|rejected_receipts)$/;
+const GUARDED =
+  /^(calls|receipts.*|call_events.*|recordings|dialogue_turns|rejected_receipts|events.*|deliveries.*)$/;
 
 async function seqScans(q: { text: string; values: unknown[] }): Promise<string[]> {
   const { rows } = await db.pool.query<{ "QUERY PLAN": [{ Plan: PlanNode }] }>(
@@ -141,6 +152,11 @@ describe("the call explorer's queries are bounded by indexes", () => {
 
   it.each(Object.entries(CALL_QUERIES))("call page: %s", async (_name, text) => {
     expect(await seqScans({ text, values: ["111111111234^222222221234"] })).toEqual([]);
+  });
+
+  it("the player's recording: by id and call", async () => {
+    const values = ["4", "111111111234^222222221234"];
+    expect(await seqScans({ text: STORED_RECORDING_QUERY, values })).toEqual([]);
   });
 
   it("rejected receipts: newest, of one reason, in days, paged; counts per reason", async () => {

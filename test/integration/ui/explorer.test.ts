@@ -2,12 +2,15 @@
  * The call explorer at /ui in headless Chromium, over data that went through the real pipeline
  * (seed.ts): 401 without the token, search by out_id, a call's page (events in order with their
  * meanings, the discrepancy highlighted, the recording link followed), paging, masked numbers
- * and a number search that never reaches a URL or the log, rejected receipts. The README's
+ * and a number search that never reaches a URL or the log, rejected receipts, the recording
+ * played from the daemon's own store (VMS_RECORDINGS_STORE on a temporary directory) and the
+ * call's webhook deliveries to a real receiver. The README's
  * pictures are taken here (VR_UPDATE_SCREENSHOTS=1 writes them to docs/img, as the board test).
  */
 import type { Server } from "node:http";
 import { Writable } from "node:stream";
-import { mkdir, rm, stat } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { mkdir, mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -22,11 +25,18 @@ import { receiptsForCall, startSimulator, type Simulator } from "../../../src/si
 import { startTestApp, type TestApp } from "../../helpers/app.js";
 import { createTestDatabase, type TestDatabase } from "../../helpers/db.js";
 import { deleteKeysWithPrefix, randomPrefix } from "../../helpers/redis.js";
+import { waitFor } from "../../helpers/waitFor.js";
+import {
+  newSecret,
+  startWebhookReceiver,
+  type WebhookReceiver,
+} from "../../helpers/webhookReceiver.js";
 import { launchBrowser, type TestBrowser } from "../observe/browser.js";
 import { missing } from "../observe/tools.js";
 import { seed, startRecordingHost, type Seeded } from "./seed.js";
 
 const ADMIN_TOKEN = "ui-test-admin-token";
+const WEBHOOK_SECRET = newSecret();
 const IMG_DIR =
   process.env.VR_UPDATE_SCREENSHOTS === "1"
     ? join(dirname(fileURLToPath(import.meta.url)), "../../../docs/img")
@@ -38,6 +48,8 @@ let t: TestApp;
 let host: { url: string; server: Server };
 let data: Seeded;
 let browser: TestBrowser | undefined;
+let receiver: WebhookReceiver;
+let storeDir: string;
 const prefix = randomPrefix();
 const skip = missing("chromium");
 
@@ -45,6 +57,8 @@ beforeAll(async () => {
   db = await createTestDatabase();
   sim = await startSimulator({ detailLagMs: 0, detailQps: 50 });
   host = await startRecordingHost();
+  receiver = await startWebhookReceiver(WEBHOOK_SECRET);
+  storeDir = await mkdtemp(join(tmpdir(), "vr-ui-store-"));
   t = await startTestApp({
     databaseUrl: db.url,
     prefix,
@@ -57,7 +71,14 @@ beforeAll(async () => {
       VMS_RECONCILE_DELAY_SECONDS: "0",
       VMS_RECONCILE_QPS: "50",
       VMS_RECONCILE_GIVE_UP_HOURS: "1",
+      // Recordings downloaded from the local recording host into a directory of this test.
+      VMS_RECORDINGS_STORE: `file://${storeDir}`,
+      VMS_RECORDINGS_HOSTS: "127.0.0.1",
+      VMS_WEBHOOK_URLS: receiver.url,
+      VMS_WEBHOOK_SECRET: WEBHOOK_SECRET,
     },
+    recordings: { pollMs: 100, backoffMs: 200, leaseMs: 3000 },
+    delivery: { pollMs: 100 },
   });
   data = await seed({ appUrl: t.url, sim, pool: db.pool, recordingHost: host.url, count: 64 });
 }, 120_000);
@@ -70,6 +91,8 @@ afterAll(async () => {
   await t?.stop();
   await sim?.close();
   await new Promise((r) => host?.server.close(r));
+  await receiver?.close();
+  await rm(storeDir, { recursive: true, force: true });
   await db?.drop();
   await deleteKeysWithPrefix(prefix);
 });
@@ -210,6 +233,93 @@ describe.skipIf(skip)("the call explorer in Chromium", () => {
     await page.getByRole("link", { name: "Show numbers" }).click();
     expect(page.url()).toContain("numbers=shown");
     expect(await page.content()).toContain(call.callee);
+    await page.close();
+  }, 90_000);
+
+  it("plays the stored copy of the recording and lists the call's webhook deliveries", async () => {
+    const call = data.featured;
+    // The fetcher stores the recording, and the call's outcome events reach the receiver.
+    const stored = await waitFor(
+      async () => {
+        const { rows } = await db.pool.query<{ id: string; sha256: string; bytes: string }>(
+          `select id::text as id, sha256, bytes::text as bytes from recordings
+            where call_id = $1 and fetch_status = 'stored'`,
+          [call.callId],
+        );
+        return rows[0];
+      },
+      { timeoutMs: 30_000, what: "the featured call's recording stored" },
+    );
+    await waitFor(
+      async () => {
+        const { rows } = await db.pool.query<{ n: number }>(
+          `select count(*)::int as n from deliveries
+            where call_id = $1 and event_type = 'call.completed' and status = 'delivered'`,
+          [call.callId],
+        );
+        return rows[0]?.n === 1;
+      },
+      { timeoutMs: 30_000, what: "the featured call's call.completed delivered" },
+    );
+    const page = await openBrowser();
+    await page.goto(`${t.url}/ui?token=${ADMIN_TOKEN}`);
+    const callPath = `/ui/calls/${encodeURIComponent(call.callId)}`;
+    expect((await page.goto(`${t.url}${callPath}`))?.status()).toBe(200);
+
+    // The player's source answers with the stored bytes, whatever Alibaba's link does.
+    const src = await page.locator("tr.recording audio").getAttribute("src");
+    expect(src).toBe(`${callPath}/recording?id=${stored.id}`);
+    const res = await page.request.get(`${t.url}${src}`);
+    expect(res.status()).toBe(200);
+    expect(res.headers()["content-type"]).toBe("audio/wav");
+    expect(res.headers()["content-length"]).toBe(stored.bytes);
+    const bytes = await res.body();
+    expect(createHash("sha256").update(bytes).digest("hex")).toBe(stored.sha256);
+    expect(bytes.subarray(0, 4).toString()).toBe("RIFF");
+    // Chromium itself decodes it as audio (readyState HAVE_METADATA or more, a 0.1 s duration).
+    type Audio = { preload: string; load(): void; readyState: number; duration: number };
+    const audio = page.locator("tr.recording audio");
+    await audio.evaluate((el) => {
+      const a = el as unknown as Audio;
+      a.preload = "auto";
+      a.load();
+    });
+    await expect
+      .poll(() => audio.evaluate((el) => (el as unknown as Audio).readyState))
+      .toBeGreaterThan(0);
+    expect(await audio.evaluate((el) => (el as unknown as Audio).duration)).toBeCloseTo(0.1, 2);
+    // Another call's path, an unknown id, a malformed id, or no token: nothing.
+    const other = data.calls.find((c) => c.callId !== call.callId)!;
+    for (const path of [
+      `/ui/calls/${encodeURIComponent(other.callId)}/recording?id=${stored.id}`,
+      `${callPath}/recording?id=999999999`,
+      `${callPath}/recording?id=1x`,
+      `${callPath}/recording`,
+    ]) {
+      expect((await page.request.get(`${t.url}${path}`)).status(), path).toBe(404);
+    }
+    expect((await fetch(`${t.url}${src}`)).status).toBe(401);
+
+    // Each outcome event of the call with its attempts, as the deliveries table has them.
+    const { rows: expected } = await db.pool.query<{ event_id: string; event_type: string }>(
+      `select e.id as event_id, e.type as event_type from events e
+         join deliveries d on d.event_id = e.id
+        where e.call_id = $1 order by e.seq, d.endpoint, d.attempt, d.id`,
+      [call.callId],
+    );
+    await page.reload();
+    const rows = page.locator("table.deliveries tbody tr");
+    expect(await rows.locator(".event-type").allTextContents()).toEqual(
+      expected.map((r) => r.event_type),
+    );
+    const completed = page.locator("table.deliveries tbody tr", { hasText: "call.completed" });
+    expect(await completed.locator(".delivery-status").textContent()).toMatch(
+      /delivered\s+HTTP 204/,
+    );
+    expect(await completed.textContent()).toContain(new URL(receiver.url).pathname);
+    // The very event the receiver verified and acknowledged (webhook-id is the event id).
+    const shown = await completed.getAttribute("data-event");
+    expect(receiver.received.find((r) => r.id === shown)?.type).toBe("call.completed");
     await page.close();
   }, 90_000);
 
