@@ -6,6 +6,9 @@
  * Numbers stay out of URLs and logs: a search is POSTed and continues as a sealed `q`
  * (searchForm.ts); the daemon's fastify has request logging off (sources/http/server.ts), and
  * this scope's error handler logs the error alone, never the URL or the body.
+ *
+ * Over 300 lines on purpose: every route of the explorer and its access rule in one place, so
+ * what /ui exposes can be read in one file.
  */
 import formbody from "@fastify/formbody";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
