@@ -812,6 +812,7 @@ describe("voice-receipts report", () => {
       { kind: "skip_reason", name: "off", calls: 0 },
       { kind: "skip_reason", name: "replay", calls: 1 },
       { kind: "skip_reason", name: "inbound", calls: 0 },
+      { kind: "skip_reason", name: "unsupported", calls: 0 },
       { kind: "discrepancy", name: "duration_seconds", calls: 2 },
       { kind: "discrepancy", name: "status_code", calls: 1 },
     ]);
