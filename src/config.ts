@@ -129,25 +129,49 @@ const mnsQueues = z.preprocess(
     }),
 );
 
-const prodIds = z.preprocess(
-  emptyAsUndefined,
-  z
-    .string()
-    .default("11000000300006,11010000138001,11000000300005,11030000180001")
-    .transform((s, ctx) => {
-      const ids = s
-        .split(",")
-        .map((p) => p.trim())
-        .filter(Boolean);
-      if (ids.length === 0 || ids.some((id) => !/^\d{1,20}$/.test(id))) {
-        ctx.addIssue({
-          code: "custom",
-          message: `must be a comma list of numeric ProdIds, got "${s}"`,
-        });
-        return z.NEVER;
-      }
-      return ids;
-    }),
+/** A text setting with a default, turned into its value by `parse` or refused with its problem. */
+function parsedText<T>(
+  defaultValue: string,
+  parse: (s: string) => { ok: true; value: T } | { ok: false; problem: string },
+) {
+  return z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .default(defaultValue)
+      .transform((s, ctx) => {
+        const r = parse(s);
+        if (!r.ok) {
+          ctx.addIssue({ code: "custom", message: r.problem });
+          return z.NEVER;
+        }
+        return r.value;
+      }),
+  );
+}
+
+/**
+ * A comma list with a default: items trimmed (and normalised), empties dropped; at least one,
+ * each passing `valid`, else `describe` words the problem (given the first bad item, if any).
+ */
+const commaList = (
+  defaultValue: string,
+  valid: (item: string) => boolean,
+  describe: (bad: string | undefined, s: string) => string,
+  normalize: (item: string) => string = (item) => item,
+) =>
+  parsedText(defaultValue, (s) => {
+    const items = splitRedisUrls(s).map(normalize).filter(Boolean);
+    const bad = items.find((item) => !valid(item));
+    return items.length === 0 || bad !== undefined
+      ? { ok: false, problem: describe(bad, s) }
+      : { ok: true, value: items };
+  });
+
+const prodIds = commaList(
+  "11000000300006,11010000138001,11000000300005,11030000180001",
+  (id) => /^\d{1,20}$/.test(id),
+  (_bad, s) => `must be a comma list of numeric ProdIds, got "${s}"`,
 );
 
 /**
@@ -255,26 +279,12 @@ const recordingStore = z.preprocess(
 );
 
 /** VMS_RECORDINGS_HOSTS: host names, a leading `*.` matching sub-domains; OSS by default. */
-const recordingHosts = z.preprocess(
-  emptyAsUndefined,
-  z
-    .string()
-    .default("aliyuncs.com,*.aliyuncs.com")
-    .transform((s, ctx) => {
-      const hosts = s
-        .split(",")
-        .map((h) => h.trim().toLowerCase())
-        .filter(Boolean);
-      const bad = hosts.find((h) => !/^(\*\.)?[a-z0-9]([a-z0-9.:[\]-]*[a-z0-9\]])?$/.test(h));
-      if (hosts.length === 0 || bad !== undefined) {
-        ctx.addIssue({
-          code: "custom",
-          message: `must be a comma list of host names (a leading *. matches sub-domains), got "${bad ?? s}"`,
-        });
-        return z.NEVER;
-      }
-      return hosts;
-    }),
+const recordingHosts = commaList(
+  "aliyuncs.com,*.aliyuncs.com",
+  (h) => /^(\*\.)?[a-z0-9]([a-z0-9.:[\]-]*[a-z0-9\]])?$/.test(h),
+  (bad, s) =>
+    `must be a comma list of host names (a leading *. matches sub-domains), got "${bad ?? s}"`,
+  (h) => h.toLowerCase(),
 );
 
 const envSchema = z.object({
@@ -346,37 +356,13 @@ const envSchema = z.object({
   VMS_WEBHOOK_SECRET: optionalString,
   VMS_WEBHOOK_CONFIG: optionalString,
   VMS_WEBHOOK_TIMEOUT_MS: intInRange(100, 300_000, 15_000),
-  VMS_WEBHOOK_RETRY_SCHEDULE: z.preprocess(
-    emptyAsUndefined,
-    z
-      .string()
-      .default("0s,5s,5m,30m,2h,5h,10h,10h")
-      .transform((s, ctx) => {
-        const r = parseRetrySchedule(s);
-        if (!r.ok) {
-          ctx.addIssue({ code: "custom", message: r.problem });
-          return z.NEVER;
-        }
-        return r.value;
-      }),
-  ),
-  VMS_WEBHOOK_PAUSE_AFTER: z.preprocess(
-    emptyAsUndefined,
-    z
-      .string()
-      .default("5d")
-      .transform((s, ctx) => {
-        const ms = parseDuration(s);
-        if (ms === undefined || ms < 1000) {
-          ctx.addIssue({
-            code: "custom",
-            message: `must be a duration of at least 1s such as 12h or 5d, got "${s}"`,
-          });
-          return z.NEVER;
-        }
-        return ms;
-      }),
-  ),
+  VMS_WEBHOOK_RETRY_SCHEDULE: parsedText("0s,5s,5m,30m,2h,5h,10h,10h", parseRetrySchedule),
+  VMS_WEBHOOK_PAUSE_AFTER: parsedText("5d", (s) => {
+    const ms = parseDuration(s);
+    return ms === undefined || ms < 1000
+      ? { ok: false, problem: `must be a duration of at least 1s such as 12h or 5d, got "${s}"` }
+      : { ok: true, value: ms };
+  }),
   VMS_WEBHOOK_CONCURRENCY: intInRange(1, 256, 8),
   LOG_LEVEL: z.preprocess(
     (v) => (typeof v === "string" ? v.trim().toLowerCase() || undefined : v),

@@ -92,20 +92,21 @@ export function buildWorker(deps: WorkerDeps): WorkerPart {
     ...(deps.delivery ? { tuning: deps.delivery } : {}),
   });
   let stopped = false;
+  // Consume only under a prefix bound to this database (at once when Redis is there).
+  const startWhenBound = (start: () => void) => () => {
+    void clients.binding.whenBound().then(() => {
+      if (!stopped) {
+        start();
+      }
+    });
+  };
   return {
     sweeper,
     components: [
       { name: "sweeper", start: () => sweeper.start(), stop: () => sweeper.stop() },
       {
         name: "persist-worker",
-        // Consume only under a prefix bound to this database (at once when Redis is there).
-        start: () => {
-          void clients.binding.whenBound().then(() => {
-            if (!stopped) {
-              persist.start();
-            }
-          });
-        },
+        start: startWhenBound(() => persist.start()),
         stop: async () => {
           stopped = true;
           await persist.stop();
@@ -114,13 +115,7 @@ export function buildWorker(deps: WorkerDeps): WorkerPart {
       },
       {
         name: "reconciler",
-        start: () => {
-          void clients.binding.whenBound().then(() => {
-            if (!stopped) {
-              reconciler.start();
-            }
-          });
-        },
+        start: startWhenBound(() => reconciler.start()),
         stop: async () => {
           stopped = true;
           await reconciler.stop();

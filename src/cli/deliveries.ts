@@ -10,6 +10,7 @@ import type pg from "pg";
 import type { Config } from "../config.js";
 import { EVENT_TYPES, type EventType } from "../domain/outcomeEvents.js";
 import { ConfigError } from "../errors.js";
+import { withPool } from "./withPool.js";
 
 export interface DeliveriesIo {
   env: Record<string, string | undefined>;
@@ -48,30 +49,16 @@ export function parseInstant(value: string, now: Date = new Date()): Date {
   return d;
 }
 
-async function withPool<T>(
+const withDeliveriesPool = <T>(
   io: DeliveriesIo,
   fn: (pool: pg.Pool, config: Config) => Promise<T>,
-): Promise<T> {
-  const { loadConfig } = await import("../config.js");
-  const { createPool } = await import("../store/db.js");
-  const config = loadConfig(io.env);
-  const pool = createPool(config.databaseUrl, {
-    max: 2,
-    connectionTimeoutMillis: 5000,
-    applicationName: "voice-receipts deliveries",
-  });
-  try {
-    return await fn(pool, config);
-  } finally {
-    await pool.end().catch(() => {});
-  }
-}
+): Promise<T> => withPool(io.env, { max: 2, applicationName: "voice-receipts deliveries" }, fn);
 
 export async function listCommand(
   opts: { status?: string; since?: Date; limit: number; format: "table" | "json" },
   io: DeliveriesIo = defaultIo(),
 ): Promise<void> {
-  await withPool(io, async (pool) => {
+  await withDeliveriesPool(io, async (pool) => {
     const { listDeliveries } = await import("../store/deliveries/list.js");
     const { redactEndpoint } = await import("../delivery/endpointsConfig.js");
     const { isoBeijing } = await import("../domain/outcomeEvents.js");
@@ -117,7 +104,7 @@ export async function replayCommand(
   opts: { since: Date; until?: Date; endpoint?: string; type?: EventType },
   io: DeliveriesIo = defaultIo(),
 ): Promise<void> {
-  await withPool(io, async (pool, config) => {
+  await withDeliveriesPool(io, async (pool, config) => {
     const { eventsBetween } = await import("../store/events/read.js");
     const { insertReplayDeliveries } = await import("../store/deliveries/fanOut.js");
     const { routeEvents } = await import("../delivery/worker.js");
@@ -162,7 +149,7 @@ export async function resumeCommand(
   endpoint: string,
   io: DeliveriesIo = defaultIo(),
 ): Promise<void> {
-  await withPool(io, async (pool, config) => {
+  await withDeliveriesPool(io, async (pool, config) => {
     const { resumeEndpoint, listEndpointStates } = await import("../store/deliveries/endpoints.js");
     const { redactEndpoint } = await import("../delivery/endpointsConfig.js");
     const known = [

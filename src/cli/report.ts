@@ -4,11 +4,10 @@
  * exits 2 with a message); the rows come from the SQL report views, the output goes to stdout.
  * A table on a terminal is fitted to its width.
  */
-import { loadConfig } from "../config.js";
 import { ConfigError } from "../errors.js";
-import { createPool } from "../store/db.js";
 import { formatResult, type OutputFormat } from "../report/format.js";
 import { findReport, reportParams, runReport, type ReportResult } from "../report/reports.js";
+import { withPool } from "./withPool.js";
 
 export interface ReportCommandOptions {
   from?: string | undefined;
@@ -36,13 +35,7 @@ export async function reportCommand(
   if (opts.bom === true && (opts.format ?? "table") !== "csv") {
     throw new ConfigError("report: --bom applies to --format csv only");
   }
-  const config = loadConfig(io.env);
-  const pool = createPool(config.databaseUrl, {
-    max: 1,
-    connectionTimeoutMillis: 5000,
-    applicationName: "voice-receipts report",
-  });
-  try {
+  return withPool(io.env, { max: 1, applicationName: "voice-receipts report" }, async (pool) => {
     const result = await runReport(pool, report, params);
     io.stdout.write(
       formatResult(result, opts.format ?? "table", {
@@ -52,9 +45,7 @@ export async function reportCommand(
       }),
     );
     return result;
-  } finally {
-    await pool.end().catch(() => {});
-  }
+  });
 }
 
 /** The width of the terminal stdout is, or undefined when it is a file or a pipe. */

@@ -14,11 +14,13 @@ import { setTimeout as sleep } from "node:timers/promises";
 
 import type pg from "pg";
 
+import type { Config } from "../config.js";
 import type { Logger } from "../logger.js";
 import { claimDueDeliveries, type ClaimedDelivery } from "../store/deliveries/claim.js";
 import { fanOutEvents, type PendingDeliveryRow } from "../store/deliveries/fanOut.js";
 import { recordAttempt } from "../store/deliveries/record.js";
 import { endpointBacklog } from "../store/deliveries/stats.js";
+import type { StoredEvent } from "../store/events/read.js";
 import { endpointWants, redactEndpoint, type WebhookEndpoint } from "./endpointsConfig.js";
 import { createEventListener } from "./listen.js";
 import type { DeliveryMetrics } from "./metrics.js";
@@ -38,13 +40,7 @@ export interface DeliveryOptions {
    * wait on, nor hold up, the pool that stores receipts.
    */
   pool: pg.Pool;
-  webhooks: {
-    endpoints: WebhookEndpoint[];
-    timeoutMs: number;
-    retryScheduleMs: number[];
-    pauseAfterMs: number;
-    concurrency: number;
-  };
+  webhooks: Config["webhooks"];
   metrics: DeliveryMetrics;
   logger: Logger;
   tuning?: DeliveryTuning;
@@ -57,14 +53,7 @@ const STOP_GRACE_MS = 3000;
 /** Which endpoints get an event; exported for `deliveries replay`. */
 export function routeEvents(
   endpoints: readonly WebhookEndpoint[],
-  events: readonly {
-    id: string;
-    seq: string;
-    type: string;
-    occurred_at: string;
-    call_id: string | null;
-    out_id: string | null;
-  }[],
+  events: readonly StoredEvent[],
   delayMs: number,
 ): PendingDeliveryRow[] {
   return events.flatMap((e) =>

@@ -45,6 +45,22 @@ export function newEventId(): string {
   return `evt_${randomUUID().replaceAll("-", "")}`;
 }
 
+/** Every event's envelope: a fresh id, the type twice (column and payload), the time sent. */
+function envelope(
+  type: EventType,
+  ids: { callId: string | null; outId: string | null },
+  data: Record<string, unknown>,
+  now: Date,
+): NewEvent {
+  return {
+    id: newEventId(),
+    type,
+    callId: ids.callId,
+    outId: ids.outId,
+    payload: { type, timestamp: isoBeijing(now) as string, data },
+  };
+}
+
 /** ISO-8601 with the +08:00 offset, e.g. 2026-11-20T10:00:10+08:00 (null stays null). */
 export function isoBeijing(d: Date | null | undefined): string | null {
   if (d === null || d === undefined || Number.isNaN(d.getTime())) {
@@ -153,17 +169,12 @@ export function callEvent(
   extra: Record<string, unknown> = {},
   now: Date = new Date(),
 ): NewEvent {
-  return {
-    id: newEventId(),
+  return envelope(
     type,
-    callId: row.call_id,
-    outId: row.out_id,
-    payload: {
-      type,
-      timestamp: isoBeijing(now) as string,
-      data: { ...extra, call: callView(row, recordings) },
-    },
-  };
+    { callId: row.call_id, outId: row.out_id },
+    { ...extra, call: callView(row, recordings) },
+    now,
+  );
 }
 
 export interface RecordingFacts {
@@ -191,31 +202,26 @@ export function recordingEvent(
   r: RecordingFacts,
   now: Date = new Date(),
 ): NewEvent {
-  return {
-    id: newEventId(),
+  return envelope(
     type,
-    callId: r.callId,
-    outId: r.outId,
-    payload: {
-      type,
-      timestamp: isoBeijing(now) as string,
-      data: {
-        recording: {
-          call_id: r.callId,
-          out_id: r.outId,
-          record_file: r.recordFile,
-          location: r.location ?? null,
-          bytes: r.bytes ?? null,
-          sha256: r.sha256 ?? null,
-          content_type: r.contentType ?? null,
-          reason: r.reason ?? null,
-          start_time: isoBeijing(r.startTime),
-          end_time: isoBeijing(r.endTime),
-          duration_seconds: r.durationSeconds ?? null,
-        },
+    r,
+    {
+      recording: {
+        call_id: r.callId,
+        out_id: r.outId,
+        record_file: r.recordFile,
+        location: r.location ?? null,
+        bytes: r.bytes ?? null,
+        sha256: r.sha256 ?? null,
+        content_type: r.contentType ?? null,
+        reason: r.reason ?? null,
+        start_time: isoBeijing(r.startTime),
+        end_time: isoBeijing(r.endTime),
+        duration_seconds: r.durationSeconds ?? null,
       },
     },
-  };
+    now,
+  );
 }
 
 export interface DialogueTurnFacts {
@@ -232,27 +238,22 @@ export interface DialogueTurnFacts {
 
 /** dialogue.turn: one recognised utterance of a smart call and what was answered. */
 export function dialogueTurnEvent(t: DialogueTurnFacts, now: Date = new Date()): NewEvent {
-  return {
-    id: newEventId(),
-    type: "dialogue.turn",
-    callId: t.callId,
-    outId: t.outId,
-    payload: {
-      type: "dialogue.turn",
-      timestamp: isoBeijing(now) as string,
-      data: {
-        turn: {
-          call_id: t.callId,
-          out_id: t.outId,
-          time: isoBeijing(t.turnTime),
-          role: t.role,
-          content_type: t.contentType,
-          words: t.words,
-          dtmf: t.dtmf,
-          answered_action: t.answeredAction,
-          answered_by: t.answeredBy,
-        },
+  return envelope(
+    "dialogue.turn",
+    t,
+    {
+      turn: {
+        call_id: t.callId,
+        out_id: t.outId,
+        time: isoBeijing(t.turnTime),
+        role: t.role,
+        content_type: t.contentType,
+        words: t.words,
+        dtmf: t.dtmf,
+        answered_action: t.answeredAction,
+        answered_by: t.answeredBy,
       },
     },
-  };
+    now,
+  );
 }

@@ -120,6 +120,17 @@ function checkSchema(schema: z.ZodType, body: JsonObject): void {
 
 type Parts = Omit<NormalizedReceipt, "messageType" | "body">;
 
+/** A known type's parts: its identity (id, direction, out_id, time) is its call patch's. */
+function partsOf(
+  dedupKey: string,
+  call: CallPatch,
+  statusCode: string | null,
+  rows: Pick<Parts, "event" | "recording"> = { event: null, recording: null },
+): Parts {
+  const { callId, direction, outId, eventTime } = call;
+  return { dedupKey, callId, direction, outId, statusCode, eventTime, call, ...rows };
+}
+
 function voiceReport(body: JsonObject): Parts {
   checkSchema(VoiceReportSchema, body);
   checkAll(body, VOICE_REPORT_TIME_FIELDS, VOICE_REPORT_DURATION_FIELDS);
@@ -146,19 +157,7 @@ function voiceReport(body: JsonObject): Parts {
     hangupDirection: normalizeHangupDirection(text(body, "hangup_direction")),
     dtmf: text(body, "dtmf"),
   };
-  const { outId, statusCode, direction } = call;
-  const dedupKey = voiceReportKey(callId);
-  return {
-    dedupKey,
-    callId,
-    direction,
-    outId,
-    statusCode,
-    eventTime,
-    call,
-    event: null,
-    recording: null,
-  };
+  return partsOf(voiceReportKey(callId), call, call.statusCode);
 }
 
 function voiceCallReport(body: JsonObject): Parts {
@@ -199,17 +198,7 @@ function voiceCallReport(body: JsonObject): Parts {
     lastEventCode: statusCode,
   };
   const dedupKey = callEventKey({ callId, statusCode, statusTime, dtmf });
-  return {
-    dedupKey,
-    callId,
-    direction,
-    outId,
-    statusCode,
-    eventTime: statusTime,
-    call,
-    event,
-    recording: null,
-  };
+  return partsOf(dedupKey, call, statusCode, { event, recording: null });
 }
 
 const RECORD_DURATION_FIELDS = ["duration"] as const;
@@ -239,18 +228,7 @@ function voiceRecordReport(body: JsonObject): Parts {
   // Only the identity goes to `calls`: the CDR columns come from VoiceReport (and reconcile);
   // recording receipts can disagree with it (200005 beside ANSWERED, docs/alibaba.md §1.4).
   const call: CallPatch = { ...emptyPatch(callId, "outbound", "record"), eventTime, outId };
-  const dedupKey = recordingKey(callId, recordFile);
-  return {
-    dedupKey,
-    callId,
-    direction: "outbound",
-    outId,
-    statusCode,
-    eventTime,
-    call,
-    event: null,
-    recording,
-  };
+  return partsOf(recordingKey(callId, recordFile), call, statusCode, { event: null, recording });
 }
 
 /** Best effort only: an unknown type is never rejected for a field we do not understand. */

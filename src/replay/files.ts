@@ -334,102 +334,115 @@ const notUtf8 = (line: number, at: (line: number) => string): LineRecords => ({
   ],
 });
 
+/** What the JSON and XML readers have in common: fed decoded text, emptied at the end. */
+interface StreamingReader<T> {
+  write(text: string): T[];
+  end(): T[];
+  readonly currentLine: number;
+}
+
+/**
+ * The driver both element readers share: decode, feed, report gzip damage (with what the reader
+ * still held), stop at text that is not UTF-8, and let `fatal` turn the reader's own unrecoverable
+ * error into one bad record (anything else is rethrown).
+ */
+async function* readElements<T>(
+  opened: OpenedFile,
+  at: (line: number) => string,
+  reader: StreamingReader<T>,
+  emit: (items: T[]) => LineRecords[],
+  heldRaw: () => string,
+  fatal: (err: unknown) => LineRecords | undefined,
+): AsyncGenerator<LineRecords> {
+  const decoder = utf8Stream();
+  try {
+    for await (const chunk of opened.chunks) {
+      yield* emit(reader.write(decoder.write(chunk)));
+    }
+    yield* emit(reader.write(decoder.end()));
+    const damage = opened.damage();
+    if (damage) {
+      // An unfinished element is expected here: report the damage, not a syntax error.
+      const line = reader.currentLine;
+      yield damageRecord(damage, line, heldRaw(), at(line));
+      return;
+    }
+    yield* emit(reader.end());
+  } catch (err) {
+    if (
+      err instanceof TypeError &&
+      (err as { code?: unknown }).code === "ERR_ENCODING_INVALID_ENCODED_DATA"
+    ) {
+      yield notUtf8(reader.currentLine, at);
+      return;
+    }
+    const record = fatal(err);
+    if (!record) {
+      throw err;
+    }
+    yield record;
+  }
+}
+
 /** JSON documents, element by element. A syntax error ends the file (JSON cannot be resynchronised). */
-async function* jsonRecords(
+function jsonRecords(
   opened: OpenedFile,
   at: (line: number) => string,
 ): AsyncGenerator<LineRecords> {
   const reader = new JsonDocumentReader();
-  const decoder = utf8Stream();
-  const emit = (values: ReturnType<JsonDocumentReader["write"]>): LineRecords[] =>
-    values.map((v) => ({ line: v.line, records: expandValue(v.value, at(v.line)) }));
-  try {
-    for await (const chunk of opened.chunks) {
-      yield* emit(reader.write(decoder.write(chunk)));
-    }
-    yield* emit(reader.write(decoder.end()));
-    const damage = opened.damage();
-    if (damage) {
-      // An unfinished value is expected here: report the damage, not a syntax error.
-      yield damageRecord(damage, reader.currentLine, "", at(reader.currentLine));
-      return;
-    }
-    yield* emit(reader.end());
-  } catch (err) {
-    if (
-      err instanceof TypeError &&
-      (err as { code?: unknown }).code === "ERR_ENCODING_INVALID_ENCODED_DATA"
-    ) {
-      yield notUtf8(reader.currentLine, at);
-      return;
-    }
-    if (!(err instanceof JsonSyntaxError)) {
-      throw err;
-    }
-    yield {
-      line: err.line,
-      records: [
-        badRecord(
-          reader.context,
-          `not valid JSON at line ${err.line} (${err.message}); the rest of the file was skipped`,
-          at(err.line),
-        ),
-      ],
-    };
-  }
+  return readElements(
+    opened,
+    at,
+    reader,
+    (values) => values.map((v) => ({ line: v.line, records: expandValue(v.value, at(v.line)) })),
+    () => "",
+    (err) =>
+      err instanceof JsonSyntaxError
+        ? {
+            line: err.line,
+            records: [
+              badRecord(
+                reader.context,
+                `not valid JSON at line ${err.line} (${err.message}); the rest of the file was skipped`,
+                at(err.line),
+              ),
+            ],
+          }
+        : undefined,
+  );
 }
 
 /** MNS messages in XML; a malformed <Message> is reported and the next one read. */
-async function* xmlRecords(
-  opened: OpenedFile,
-  at: (line: number) => string,
-): AsyncGenerator<LineRecords> {
+function xmlRecords(opened: OpenedFile, at: (line: number) => string): AsyncGenerator<LineRecords> {
   const reader = new MnsXmlReader();
-  const decoder = utf8Stream();
-  const emit = (items: ReturnType<MnsXmlReader["write"]>): LineRecords[] =>
-    items.map((item) => {
-      if (item.kind === "error") {
-        return { line: item.line, records: [badRecord(item.raw, item.reason, at(item.line))] };
-      }
-      if (!isMnsMessage(item.value)) {
-        return {
-          line: item.line,
-          records: [
-            badRecord(rejectedText(item.value), "<Message> has no <MessageBody>", at(item.line)),
-          ],
-        };
-      }
-      return { line: item.line, records: expandValue(item.value, at(item.line)) };
-    });
-  try {
-    for await (const chunk of opened.chunks) {
-      yield* emit(reader.write(decoder.write(chunk)));
-    }
-    yield* emit(reader.write(decoder.end()));
-    const damage = opened.damage();
-    if (damage) {
-      const line = reader.currentLine;
-      yield damageRecord(damage, line, reader.pending.slice(0, 4096), at(line));
-      return;
-    }
-    yield* emit(reader.end());
-  } catch (err) {
-    if (
-      err instanceof TypeError &&
-      (err as { code?: unknown }).code === "ERR_ENCODING_INVALID_ENCODED_DATA"
-    ) {
-      yield notUtf8(reader.currentLine, at);
-      return;
-    }
-    if (!(err instanceof XmlElementTooLargeError)) {
-      throw err;
-    }
-    const line = err.line;
-    yield {
-      line,
-      records: [
-        badRecord("", `${(err as Error).message}; the rest of the file was skipped`, at(line)),
-      ],
-    };
-  }
+  return readElements(
+    opened,
+    at,
+    reader,
+    (items) =>
+      items.map((item) => {
+        if (item.kind === "error") {
+          return { line: item.line, records: [badRecord(item.raw, item.reason, at(item.line))] };
+        }
+        if (!isMnsMessage(item.value)) {
+          return {
+            line: item.line,
+            records: [
+              badRecord(rejectedText(item.value), "<Message> has no <MessageBody>", at(item.line)),
+            ],
+          };
+        }
+        return { line: item.line, records: expandValue(item.value, at(item.line)) };
+      }),
+    () => reader.pending.slice(0, 4096),
+    (err) =>
+      err instanceof XmlElementTooLargeError
+        ? {
+            line: err.line,
+            records: [
+              badRecord("", `${err.message}; the rest of the file was skipped`, at(err.line)),
+            ],
+          }
+        : undefined,
+  );
 }

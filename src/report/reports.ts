@@ -44,6 +44,11 @@ const range = (p: ReportParams) => [p.from, p.to];
 /** $1 from, $2 to, $3 direction, $4 product. */
 const dims = (p: ReportParams) => [p.from, p.to, p.direction ?? null, p.product ?? null];
 
+/** The query of a report that is one `report_*_between(from, to, direction, product)` function. */
+const overDims =
+  (columns: string, fn: string): ReportDefinition["query"] =>
+  (p) => ({ text: `select ${columns}\n  from ${fn}($1::date, $2::date, $3, $4)`, values: dims(p) });
+
 /**
  * The reconcile report: report_reconcile_between (migration 0002) with, after the statuses,
  * the skipped calls per calls.reconcile_skip_reason (policy, off, replay, inbound, unsupported; always
@@ -105,44 +110,34 @@ export const REPORTS: readonly ReportDefinition[] = [
     name: "daily",
     description:
       "per Beijing day: calls, answered, answer rate, talk seconds (total, average of answered), seizures, answer-seizure ratio, calls per busy hour, busiest hour",
-    query: (p) => ({
-      text: `select day, calls, answered, answer_rate, total_talk_seconds, avg_talk_seconds,
-                    seized, asr, calls_per_hour, peak_hour_calls
-               from report_daily_between($1::date, $2::date, $3, $4)`,
-      values: dims(p),
-    }),
+    query: overDims(
+      `day, calls, answered, answer_rate, total_talk_seconds, avg_talk_seconds,
+                    seized, asr, calls_per_hour, peak_hour_calls`,
+      "report_daily_between",
+    ),
     percentColumns: ["answer_rate", "asr"],
   },
   {
     name: "hourly",
     description:
       "per Beijing day and hour: calls, answered, answer rate, answer-seizure ratio, average talk",
-    query: (p) => ({
-      text: `select day, hour, calls, answered, answer_rate, asr, avg_talk_seconds
-               from report_hourly_between($1::date, $2::date, $3, $4)`,
-      values: dims(p),
-    }),
+    query: overDims(
+      `day, hour, calls, answered, answer_rate, asr, avg_talk_seconds`,
+      "report_hourly_between",
+    ),
     percentColumns: ["answer_rate", "asr"],
   },
   {
     name: "status",
     description: "calls per result code (inbound: from the call's events), with its meaning",
-    query: (p) => ({
-      text: `select status_code, meaning, calls, share
-               from report_status_between($1::date, $2::date, $3, $4)`,
-      values: dims(p),
-    }),
+    query: overDims(`status_code, meaning, calls, share`, "report_status_between"),
     percentColumns: ["share"],
   },
   {
     name: "outcomes",
     description:
       "calls per outcome by carrier meaning (接通, 忙, 无人接听, 拒接, 空号, 停机, 关机, …)",
-    query: (p) => ({
-      text: `select outcome, meaning, calls, share
-               from report_outcomes_between($1::date, $2::date, $3, $4)`,
-      values: dims(p),
-    }),
+    query: overDims(`outcome, meaning, calls, share`, "report_outcomes_between"),
     percentColumns: ["share"],
   },
   {
@@ -194,11 +189,7 @@ export const REPORTS: readonly ReportDefinition[] = [
   {
     name: "dtmf",
     description: "key presses (VoiceCallReport 300000) per out_id prefix and key",
-    query: (p) => ({
-      text: `select out_id_prefix, key, presses, calls
-               from report_dtmf_between($1::date, $2::date, $3, $4)`,
-      values: dims(p),
-    }),
+    query: overDims(`out_id_prefix, key, presses, calls`, "report_dtmf_between"),
   },
   {
     name: "recordings",

@@ -128,6 +128,17 @@ export function queueAttributeNodes(q: MnsQueue): XmlNode[] {
   ];
 }
 
+type NumericAttribute = Exclude<keyof QueueAttributes, "loggingEnabled">;
+
+/** The numeric `<Queue>` children, in the order MNS checks them: element, bounds, unit. */
+const NUMERIC_ATTRIBUTES: readonly [NumericAttribute, string, number, number, string][] = [
+  ["delaySeconds", "DelaySeconds", 0, 604800, "seconds"],
+  ["maximumMessageSize", "MaximumMessageSize", 1024, 65536, "bytes"],
+  ["messageRetentionPeriod", "MessageRetentionPeriod", 60, 604800, "seconds"],
+  ["visibilityTimeout", "VisibilityTimeout", 1, 43200, "seconds"],
+  ["pollingWaitSeconds", "PollingWaitSeconds", 0, 30, "seconds"],
+];
+
 /** `<Queue>` children of CreateQueue / SetQueueAttributes, over `base`. */
 export function parseQueueAttributes(
   queue: unknown,
@@ -142,29 +153,14 @@ export function parseQueueAttributes(
       "The value of LoggingEnabled should be True or False.",
     );
   }
-  return {
-    delaySeconds:
-      intArg(childText(el, "DelaySeconds"), "DelaySeconds", 0, 604800, "seconds") ??
-      base.delaySeconds,
-    maximumMessageSize:
-      intArg(childText(el, "MaximumMessageSize"), "MaximumMessageSize", 1024, 65536, "bytes") ??
-      base.maximumMessageSize,
-    messageRetentionPeriod:
-      intArg(
-        childText(el, "MessageRetentionPeriod"),
-        "MessageRetentionPeriod",
-        60,
-        604800,
-        "seconds",
-      ) ?? base.messageRetentionPeriod,
-    visibilityTimeout:
-      intArg(childText(el, "VisibilityTimeout"), "VisibilityTimeout", 1, 43200, "seconds") ??
-      base.visibilityTimeout,
-    pollingWaitSeconds:
-      intArg(childText(el, "PollingWaitSeconds"), "PollingWaitSeconds", 0, 30, "seconds") ??
-      base.pollingWaitSeconds,
+  const attributes: QueueAttributes = {
+    ...base,
     loggingEnabled: logging === undefined ? base.loggingEnabled : logging.toLowerCase() === "true",
   };
+  for (const [key, element, low, high, unit] of NUMERIC_ATTRIBUTES) {
+    attributes[key] = intArg(childText(el, element), element, low, high, unit) ?? base[key];
+  }
+  return attributes;
 }
 
 export interface OutgoingMessage {

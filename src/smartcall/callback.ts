@@ -88,20 +88,15 @@ export function readCallbackParams(req: CallbackRequest): ReadParamsResult {
   const fromBody: Record<string, unknown> = {};
   if (req.body.trim() !== "") {
     if (looksLikeJson(req.contentType, req.body)) {
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(req.body);
-      } catch (err) {
-        return { ok: false, reason: `body is not valid JSON: ${describeJsonError(err)}` };
+      const parsed = jsonObject(
+        req.body,
+        "body",
+        "a JSON body must be an object of callback parameters",
+      );
+      if (!parsed.ok) {
+        return parsed;
       }
-      if (!isPlainObject(parsed)) {
-        return { ok: false, reason: "a JSON body must be an object of callback parameters" };
-      }
-      const problem = findShapeProblem(parsed);
-      if (problem) {
-        return { ok: false, reason: `body: ${describeShapeProblem(problem)}` };
-      }
-      Object.assign(fromBody, parsed);
+      Object.assign(fromBody, parsed.value);
     } else {
       const problem = fromSearchParams(new URLSearchParams(req.body), fromBody);
       if (problem) {
@@ -202,23 +197,35 @@ function decodeContent(
   if (raw === undefined || raw === null) {
     return { ok: false, reason: "content is missing" };
   }
+  if (typeof raw === "string" && raw.trim() === "") {
+    return { ok: false, reason: "content is empty (expected a JSON object)" };
+  }
+  return jsonObject(raw, "content", "content must be a JSON object");
+}
+
+/**
+ * The body and its `content` parameter alike: a JSON object (parsed first when `raw` is text)
+ * with no hostile shape; a reason naming `name` otherwise.
+ */
+function jsonObject(
+  raw: unknown,
+  name: string,
+  notObject: string,
+): { ok: true; value: Record<string, unknown> } | { ok: false; reason: string } {
   let value: unknown = raw;
   if (typeof raw === "string") {
-    if (raw.trim() === "") {
-      return { ok: false, reason: "content is empty (expected a JSON object)" };
-    }
     try {
       value = JSON.parse(raw);
     } catch (err) {
-      return { ok: false, reason: `content is not valid JSON: ${describeJsonError(err)}` };
+      return { ok: false, reason: `${name} is not valid JSON: ${describeJsonError(err)}` };
     }
   }
   if (!isPlainObject(value)) {
-    return { ok: false, reason: "content must be a JSON object" };
+    return { ok: false, reason: notObject };
   }
   const problem = findShapeProblem(value);
   if (problem) {
-    return { ok: false, reason: `content: ${describeShapeProblem(problem)}` };
+    return { ok: false, reason: `${name}: ${describeShapeProblem(problem)}` };
   }
   return { ok: true, value };
 }

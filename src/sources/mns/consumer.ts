@@ -151,6 +151,11 @@ export function createMnsConsumer(options: MnsConsumerOptions) {
       log.warn({ code, retryInMs: Math.round(backoff.duration), err }, why);
       await sleep(backoff.duration, abort.signal);
     };
+    /** A failure of ours (token API, storage) rather than MNS's: counted under `code`, then paused. */
+    const countAndPause = async (code: string, why: string, err: unknown) => {
+      metrics.mnsErrors.inc({ queue: queue.queueName, code });
+      await pause(why, code, err);
+    };
 
     type Received =
       | { ok: true; res: MNSClient.Response<MNSClient.ReceivedMessage[]> }
@@ -179,10 +184,9 @@ export function createMnsConsumer(options: MnsConsumerOptions) {
         try {
           creds = await tokens.get(queue.messageType, queue.queueName);
         } catch (err) {
-          metrics.mnsErrors.inc({ queue: queue.queueName, code: "TokenApi" });
-          await pause(
-            "could not get an STS token from QueryTokenForMnsQueue; retrying",
+          await countAndPause(
             "TokenApi",
+            "could not get an STS token from QueryTokenForMnsQueue; retrying",
             err,
           );
           continue;
@@ -237,10 +241,9 @@ export function createMnsConsumer(options: MnsConsumerOptions) {
         inFlightDelete = deleting;
         backoff = undefined;
       } catch (err) {
-        metrics.mnsErrors.inc({ queue: queue.queueName, code: "Storage" });
-        await pause(
-          "could not store the batch; it stays in MNS and will be redelivered",
+        await countAndPause(
           "Storage",
+          "could not store the batch; it stays in MNS and will be redelivered",
           err,
         );
       }

@@ -6,17 +6,12 @@
  */
 import type pg from "pg";
 
+import { STORED_EVENT_COLUMNS, type StoredEvent } from "../events/read.js";
+
 /** Arbitrary but fixed: "voice-receipts fan-out" as a 63-bit key. */
 const FAN_OUT_LOCK = 7403221905118301;
 
-export interface UnfannedEvent {
-  id: string;
-  seq: string;
-  type: string;
-  occurred_at: string;
-  call_id: string | null;
-  out_id: string | null;
-}
+export type UnfannedEvent = StoredEvent;
 
 export interface PendingDeliveryRow {
   eventId: string;
@@ -59,7 +54,7 @@ export async function fanOutEvents(
       return { events: 0, deliveries: 0 };
     }
     const { rows } = await client.query<UnfannedEvent>(
-      `select id, seq::text as seq, type, occurred_at::text as occurred_at, call_id, out_id
+      `select ${STORED_EVENT_COLUMNS}
          from events e where fanned_out_at is null order by e.seq limit $1`,
       [limit],
     );

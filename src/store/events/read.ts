@@ -3,6 +3,7 @@
  */
 import type pg from "pg";
 
+/** An outbox event as fan-out, routing and replay see it (not its payload). */
 export interface StoredEvent {
   id: string;
   seq: string;
@@ -12,13 +13,17 @@ export interface StoredEvent {
   out_id: string | null;
 }
 
+/** The select list that reads a StoredEvent from `events`. */
+export const STORED_EVENT_COLUMNS =
+  "id, seq::text as seq, type, occurred_at::text as occurred_at, call_id, out_id";
+
 /** Events with since <= occurred_at < until (optionally of one type), in event order. */
 export async function eventsBetween(
   db: pg.Pool,
   opts: { since: Date; until: Date; type?: string },
 ): Promise<StoredEvent[]> {
   const { rows } = await db.query<StoredEvent>(
-    `select id, seq::text as seq, type, occurred_at::text as occurred_at, call_id, out_id
+    `select ${STORED_EVENT_COLUMNS}
        from events e
       where e.occurred_at >= $1 and e.occurred_at < $2 and ($3::text is null or e.type = $3)
       order by e.seq`,
