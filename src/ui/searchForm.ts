@@ -13,7 +13,7 @@ import { z } from "zod";
 import { parseBeijingDate } from "../domain/time.js";
 import type { CallCursor, CallSearch } from "../store/explorer/callSearch.js";
 import { RECONCILE_STATES } from "../store/explorer/callSearch.js";
-import { PRODUCTS } from "../store/explorer/callTime.js";
+import { PRODUCTS } from "../domain/callDimensions.js";
 
 const blank = (v: unknown) => (typeof v === "string" && v.trim() === "" ? undefined : v);
 const trimmed = (max: number) => z.preprocess(blank, z.string().trim().max(max).optional());
@@ -56,36 +56,28 @@ export const searchFormSchema = z
 
 export type SearchForm = z.infer<typeof searchFormSchema>;
 
+/** Which CallSearch criterion each form field fills (an empty field fills none). */
+const CRITERIA = {
+  call_id: "callId",
+  out_id: "outIdPrefix",
+  number: "number",
+  from: "fromDay",
+  to: "toDay",
+  direction: "direction",
+  product: "product",
+  status: "status",
+  reconcile: "reconcile",
+} as const satisfies { [K in keyof SearchForm]-?: keyof CallSearch };
+
 export function toCallSearch(f: SearchForm): CallSearch {
-  const s: CallSearch = {};
-  if (f.call_id) {
-    s.callId = f.call_id;
+  const s: Record<string, unknown> = {};
+  for (const [field, criterion] of Object.entries(CRITERIA)) {
+    const value = f[field as keyof SearchForm];
+    if (value) {
+      s[criterion] = value;
+    }
   }
-  if (f.out_id) {
-    s.outIdPrefix = f.out_id;
-  }
-  if (f.number) {
-    s.number = f.number;
-  }
-  if (f.from) {
-    s.fromDay = f.from;
-  }
-  if (f.to) {
-    s.toDay = f.to;
-  }
-  if (f.direction) {
-    s.direction = f.direction;
-  }
-  if (f.product) {
-    s.product = f.product;
-  }
-  if (f.status) {
-    s.status = f.status;
-  }
-  if (f.reconcile) {
-    s.reconcile = f.reconcile;
-  }
-  return s;
+  return s as CallSearch;
 }
 
 export interface Sealer {

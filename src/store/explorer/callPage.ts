@@ -7,39 +7,20 @@
  */
 import type pg from "pg";
 
+import type { CallOutcomeRow } from "../../domain/outcomeEvents.js";
+
 import { CALL_TIME, PRODUCT_SQL } from "./callTime.js";
 
 /** A call has a handful of each; the caps only keep a pathological call's page finite. */
 const MAX_ROWS = 500;
 
-export interface CallRecord {
-  call_id: string;
-  direction: string;
+/** The calls row (`select c.*`) with the explorer's product and call time. */
+export interface CallRecord extends CallOutcomeRow {
   product: string | null;
-  out_id: string | null;
-  caller: string | null;
-  callee: string | null;
-  status_code: string | null;
-  status_msg: string | null;
-  smart_status_code: string | null;
   early_media_code: string | null;
-  originate_time: Date | null;
-  ring_time: Date | null;
-  start_time: Date | null;
-  end_time: Date | null;
-  duration_seconds: number | null;
-  hangup_direction: string | null;
-  dtmf: string | null;
-  report_received_at: Date | null;
-  reconcile_status: string;
-  reconcile_skip_reason: string | null;
   reconcile_attempts: number;
-  reconciled_at: Date | null;
-  prod_id: string | null;
   detail: unknown;
-  discrepancies: unknown;
   created_at: Date;
-  updated_at: Date;
   call_time: Date;
 }
 

@@ -10,7 +10,10 @@
  */
 import type pg from "pg";
 
-import { CALL_TIME, PRODUCT_SQL, dayEnd, dayStart, type Product } from "./callTime.js";
+import type { Product } from "../../domain/callDimensions.js";
+import type { CallOutcomeRow } from "../../domain/outcomeEvents.js";
+
+import { CALL_TIME, PRODUCT_SQL, dayEnd, dayStart, keysetPage, placeholders } from "./callTime.js";
 
 export const RECONCILE_STATES = ["pending", "reconciled", "not_found", "skipped"] as const;
 
@@ -36,17 +39,20 @@ export interface CallCursor {
   callId: string;
 }
 
-export interface CallListRow {
-  call_id: string;
-  direction: string;
+/** A row of the result list: the columns of calls it shows, and its product and time. */
+export interface CallListRow extends Pick<
+  CallOutcomeRow,
+  | "call_id"
+  | "direction"
+  | "out_id"
+  | "caller"
+  | "callee"
+  | "status_code"
+  | "status_msg"
+  | "duration_seconds"
+  | "reconcile_status"
+> {
   product: string | null;
-  out_id: string | null;
-  caller: string | null;
-  callee: string | null;
-  status_code: string | null;
-  status_msg: string | null;
-  duration_seconds: number | null;
-  reconcile_status: string;
   has_discrepancies: boolean;
   call_time: Date;
   /** The cursor value of this row (text keeps PostgreSQL's microseconds). */
@@ -63,10 +69,7 @@ export function buildCallSearch(
 ): { text: string; values: unknown[] } {
   const where: string[] = [];
   const values: unknown[] = [];
-  const p = (v: unknown) => {
-    values.push(v);
-    return `$${values.length}`;
-  };
+  const p = placeholders(values);
   if (search.callId !== undefined) {
     where.push(`c.call_id = ${p(search.callId)}`);
   }
@@ -130,11 +133,5 @@ export async function searchCalls(
   pageSize: number,
 ): Promise<CallPage> {
   const { rows } = await pool.query<CallListRow>(buildCallSearch(search, after, pageSize + 1));
-  const page = rows.slice(0, pageSize);
-  const last = page[page.length - 1];
-  return {
-    rows: page,
-    next:
-      rows.length > pageSize && last ? { time: last.sort_key, callId: last.call_id } : undefined,
-  };
+  return keysetPage(rows, pageSize, (last) => ({ time: last.sort_key, callId: last.call_id }));
 }

@@ -1,6 +1,6 @@
 /**
- * SQL shared by the explorer's read queries (src/store/explorer/): the call's time and product.
- * Reads only; nothing here writes.
+ * SQL shared by the explorer's read queries (src/store/explorer/): the call's time and product,
+ * Beijing days, numbered parameters and keyset pages. Reads only; nothing here writes.
  */
 
 /**
@@ -18,16 +18,6 @@ export const dayStart = (param: string) =>
 export const dayEnd = (param: string) =>
   `((${param}::date + 1)::timestamp at time zone 'Asia/Shanghai')`;
 
-export const PRODUCTS = [
-  "notification",
-  "verification",
-  "ivr",
-  "smart",
-  "robot",
-  "inbound",
-] as const;
-export type Product = (typeof PRODUCTS)[number];
-
 /**
  * A call's product. Nothing in a receipt names it: robot tasks are known by their out_id
  * (`ALICOM_SMART_SAAS^…`), inbound calls by their direction, the rest by the ProdId that
@@ -42,3 +32,25 @@ export const PRODUCT_SQL = `(case
   when c.prod_id = '11000000300005' then 'ivr'
   when c.prod_id = '11030000180001' then 'smart'
 end)`;
+
+/** A function that adds a value to `values` and answers its placeholder (`$1`, `$2`, …). */
+export function placeholders(values: unknown[]): (value: unknown) => string {
+  return (value) => {
+    values.push(value);
+    return `$${values.length}`;
+  };
+}
+
+/**
+ * One page of a keyset listing read with `pageSize + 1` rows: the extra row only says that a
+ * next page exists, whose cursor is made from this page's last row.
+ */
+export function keysetPage<Row, Cursor>(
+  rows: Row[],
+  pageSize: number,
+  cursorOf: (last: Row) => Cursor,
+): { rows: Row[]; next: Cursor | undefined } {
+  const page = rows.slice(0, pageSize);
+  const last = page[page.length - 1];
+  return { rows: page, next: rows.length > pageSize && last ? cursorOf(last) : undefined };
+}

@@ -5,7 +5,7 @@
  */
 import type pg from "pg";
 
-import { dayEnd, dayStart } from "./callTime.js";
+import { dayEnd, dayStart, keysetPage, placeholders } from "./callTime.js";
 
 export interface RejectedFilter {
   reason?: string;
@@ -38,10 +38,7 @@ export interface RejectedPage {
 export const RAW_SHOWN_CHARS = 20_000;
 
 function conditions(filter: RejectedFilter, values: unknown[]): string[] {
-  const p = (v: unknown) => {
-    values.push(v);
-    return `$${values.length}`;
-  };
+  const p = placeholders(values);
   const where: string[] = [];
   if (filter.reason !== undefined) {
     where.push(`x.reason = ${p(filter.reason)}`);
@@ -62,20 +59,20 @@ export function buildRejectedList(
 ): { text: string; values: unknown[] } {
   const values: unknown[] = [];
   const where = conditions(filter, values);
+  const p = placeholders(values);
   if (after !== undefined) {
-    values.push(after.receivedAt, after.id);
     where.push(
-      `(x.received_at, x.id) < ($${values.length - 1}::timestamptz, $${values.length}::bigint)`,
+      `(x.received_at, x.id) < (${p(after.receivedAt)}::timestamptz, ${p(after.id)}::bigint)`,
     );
   }
-  values.push(limit);
+  const limitParam = p(limit);
   return {
     text: `select x.id::text as id, x.source, x.message_type, x.reason, x.location,
                   left(x.raw, ${RAW_SHOWN_CHARS}) as raw, x.received_at, x.received_at::text as sort_key
              from rejected_receipts x
             ${where.length > 0 ? `where ${where.join(" and ")}` : ""}
             order by x.received_at desc, x.id desc
-            limit $${values.length}`,
+            limit ${limitParam}`,
     values,
   };
 }
@@ -87,12 +84,7 @@ export async function listRejected(
   pageSize: number,
 ): Promise<RejectedPage> {
   const { rows } = await pool.query<RejectedRow>(buildRejectedList(filter, after, pageSize + 1));
-  const page = rows.slice(0, pageSize);
-  const last = page[page.length - 1];
-  return {
-    rows: page,
-    next: rows.length > pageSize && last ? { receivedAt: last.sort_key, id: last.id } : undefined,
-  };
+  return keysetPage(rows, pageSize, (last) => ({ receivedAt: last.sort_key, id: last.id }));
 }
 
 export interface ReasonCount {

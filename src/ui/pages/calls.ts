@@ -1,6 +1,6 @@
 /** The call search page: the form (POSTed) and one page of results, newest first. */
 import { statusMeaning } from "../../domain/statusCodes.js";
-import { PRODUCTS } from "../../store/explorer/callTime.js";
+import { PRODUCTS } from "../../domain/callDimensions.js";
 import { RECONCILE_STATES, type CallListRow } from "../../store/explorer/callSearch.js";
 import { html, type Html } from "../html.js";
 import { beijing, link, page, UI_PATH, type PageContext } from "../layout.js";
