@@ -47,3 +47,21 @@ export const jsonScript = (id: string, data: unknown) =>
   trusted(
     `<script type="application/json" id="${escapeHtml(id)}">${JSON.stringify(data).replace(/</g, "\\u003c")}</script>`,
   );
+
+/** A numeric column's heading, right-aligned like its cells (`class="num"`). */
+export interface NumericColumn {
+  num: string;
+}
+
+export const num = (label: string): NumericColumn => ({ num: label });
+
+/** A table's `<thead>`: one heading a column, in order. */
+export function thead(...columns: (string | NumericColumn)[]): Html {
+  const th = (c: string | NumericColumn) =>
+    typeof c === "string" ? html`<th>${c}</th>` : html`<th class="num">${c.num}</th>`;
+  return html`<thead>
+    <tr>
+      ${columns.map(th)}
+    </tr>
+  </thead>`;
+}

@@ -13,7 +13,7 @@ import type pg from "pg";
 import type { Product } from "../../domain/callDimensions.js";
 import type { CallOutcomeRow } from "../../domain/outcomeEvents.js";
 
-import { CALL_TIME, PRODUCT_SQL, dayEnd, dayStart, keysetPage, placeholders } from "./callTime.js";
+import { CALL_TIME, PRODUCT_SQL, dayRange, keysetPage, placeholders } from "./callTime.js";
 
 export const RECONCILE_STATES = ["pending", "reconciled", "not_found", "skipped"] as const;
 
@@ -80,12 +80,7 @@ export function buildCallSearch(
     const reversed = p(likePrefix([...search.number].reverse().join("")));
     where.push(`(reverse(c.callee) like ${reversed} or reverse(c.caller) like ${reversed})`);
   }
-  if (search.fromDay !== undefined) {
-    where.push(`${CALL_TIME} >= ${dayStart(p(search.fromDay))}`);
-  }
-  if (search.toDay !== undefined) {
-    where.push(`${CALL_TIME} < ${dayEnd(p(search.toDay))}`);
-  }
+  where.push(...dayRange(CALL_TIME, search, p));
   if (search.direction !== undefined) {
     where.push(`c.direction = ${p(search.direction)}`);
     if (search.direction === "inbound" && search.product === undefined) {

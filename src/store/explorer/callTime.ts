@@ -11,12 +11,24 @@
 export const CALL_TIME =
   "coalesce(c.start_time, c.end_time, c.originate_time, c.ring_time, c.last_event_time, c.created_at)";
 
-/** The first instant of a Beijing calendar day given as the `YYYY-MM-DD` parameter `$n`. */
-export const dayStart = (param: string) =>
-  `((${param}::date)::timestamp at time zone 'Asia/Shanghai')`;
-/** The first instant after a Beijing calendar day given as the parameter `$n`. */
-export const dayEnd = (param: string) =>
-  `((${param}::date + 1)::timestamp at time zone 'Asia/Shanghai')`;
+/**
+ * The conditions that keep `time` within the Beijing calendar days `YYYY-MM-DD` (inclusive) of
+ * the range: from the first instant of fromDay to before the first instant after toDay.
+ */
+export function dayRange(
+  time: string,
+  range: { fromDay?: string; toDay?: string },
+  p: (value: unknown) => string,
+): string[] {
+  const where: string[] = [];
+  if (range.fromDay !== undefined) {
+    where.push(`${time} >= ((${p(range.fromDay)}::date)::timestamp at time zone 'Asia/Shanghai')`);
+  }
+  if (range.toDay !== undefined) {
+    where.push(`${time} < ((${p(range.toDay)}::date + 1)::timestamp at time zone 'Asia/Shanghai')`);
+  }
+  return where;
+}
 
 /**
  * A call's product. Nothing in a receipt names it: robot tasks are known by their out_id

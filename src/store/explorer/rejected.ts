@@ -5,7 +5,7 @@
  */
 import type pg from "pg";
 
-import { dayEnd, dayStart, keysetPage, placeholders } from "./callTime.js";
+import { dayRange, keysetPage, placeholders } from "./callTime.js";
 
 export interface RejectedFilter {
   reason?: string;
@@ -43,12 +43,7 @@ function conditions(filter: RejectedFilter, values: unknown[]): string[] {
   if (filter.reason !== undefined) {
     where.push(`x.reason = ${p(filter.reason)}`);
   }
-  if (filter.fromDay !== undefined) {
-    where.push(`x.received_at >= ${dayStart(p(filter.fromDay))}`);
-  }
-  if (filter.toDay !== undefined) {
-    where.push(`x.received_at < ${dayEnd(p(filter.toDay))}`);
-  }
+  where.push(...dayRange("x.received_at", filter, p));
   return where;
 }
 

@@ -14,7 +14,7 @@ import {
 } from "../../domain/statusCodes.js";
 import { COMPARED_FIELDS, detailValues, type JsonObject } from "../../reconcile/detail.js";
 import type { CallStory, RecordingRecord } from "../../store/explorer/callPage.js";
-import { html, type Html, type Interpolation } from "../html.js";
+import { html, thead, type Html, type Interpolation } from "../html.js";
 import { beijing, page, UI_PATH, type PageContext } from "../layout.js";
 import { maskText, shownNumber } from "../mask.js";
 import { deliveriesSection } from "./callDeliveries.js";
@@ -84,14 +84,7 @@ function comparison(story: CallStory, ctx: PageContext): Html {
       wins).
     </p>
     <table class="compare">
-      <thead>
-        <tr>
-          <th>field</th>
-          <th>VoiceReport</th>
-          <th>call detail</th>
-          <th>stored</th>
-        </tr>
-      </thead>
+      ${thead("field", "VoiceReport", "call detail", "stored")}
       <tbody>
         ${rows}
       </tbody>
@@ -201,14 +194,7 @@ function timeline(story: CallStory, ctx: PageContext, now: Date): Html {
   );
   return html`<h2>Timeline</h2>
     <table class="timeline">
-      <thead>
-        <tr>
-          <th>time (Beijing)</th>
-          <th>what</th>
-          <th></th>
-          <th></th>
-        </tr>
-      </thead>
+      ${thead("time (Beijing)", "what", "", "")}
       <tbody>
         ${entries.map(
           (e) =>

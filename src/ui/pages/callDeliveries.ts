@@ -5,7 +5,7 @@
  * URL may carry a token.
  */
 import type { DeliveryRecord } from "../../store/explorer/callPage.js";
-import { html, type Html } from "../html.js";
+import { html, thead, type Html } from "../html.js";
 import { beijing } from "../layout.js";
 import { maskText } from "../mask.js";
 
@@ -27,18 +27,7 @@ export function deliveriesSection(rows: readonly DeliveryRecord[], showNumbers: 
   }
   return html`<h2>Webhook deliveries</h2>
     <table class="deliveries">
-      <thead>
-        <tr>
-          <th>event (Beijing)</th>
-          <th>type</th>
-          <th>endpoint</th>
-          <th>attempt</th>
-          <th>status</th>
-          <th>attempted</th>
-          <th>latency</th>
-          <th>error / response</th>
-        </tr>
-      </thead>
+      ${thead("event (Beijing)", "type", "endpoint", "attempt", "status", "attempted", "latency", "error / response")}
       <tbody>
         ${rows.map(
           (d) =>

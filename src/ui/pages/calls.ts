@@ -2,7 +2,7 @@
 import { statusMeaning } from "../../domain/statusCodes.js";
 import { PRODUCTS } from "../../domain/callDimensions.js";
 import { RECONCILE_STATES, type CallListRow } from "../../store/explorer/callSearch.js";
-import { html, type Html } from "../html.js";
+import { html, num, thead, type Html } from "../html.js";
 import { beijing, link, page, UI_PATH, type PageContext } from "../layout.js";
 import { maskNumber, shownNumber } from "../mask.js";
 import type { SearchForm } from "../searchForm.js";
@@ -57,20 +57,7 @@ export function resultRows(rows: CallListRow[], ctx: PageContext): Html {
     return html`<p class="muted">No calls match.</p>`;
   }
   return html`<table class="calls">
-    <thead>
-      <tr>
-        <th>time (Beijing)</th>
-        <th>call_id</th>
-        <th>out_id</th>
-        <th>direction</th>
-        <th>product</th>
-        <th>caller</th>
-        <th>callee</th>
-        <th>status</th>
-        <th class="num">seconds</th>
-        <th>reconcile</th>
-      </tr>
-    </thead>
+    ${thead("time (Beijing)", "call_id", "out_id", "direction", "product", "caller", "callee", "status", num("seconds"), "reconcile")}
     <tbody>
       ${rows.map(
         (r) =>

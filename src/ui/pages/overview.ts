@@ -6,7 +6,7 @@
 import type { Row } from "../../report/reports.js";
 import type { ReasonCount } from "../../store/explorer/rejected.js";
 import type { HourRow } from "../../store/explorer/hourly.js";
-import { html, jsonScript, type Html } from "../html.js";
+import { html, jsonScript, num, thead, type Html } from "../html.js";
 import { link, page, UI_PATH, type PageContext } from "../layout.js";
 
 export interface OverviewData {
@@ -54,16 +54,7 @@ export function overviewPage(ctx: PageContext, d: OverviewData, problems: string
       </div>
       <h2>Per day</h2>
       <table id="daily">
-        <thead>
-          <tr>
-            <th>day</th>
-            <th class="num">calls</th>
-            <th class="num">answered</th>
-            <th class="num">answer rate</th>
-            <th class="num">talk seconds</th>
-            <th class="num">avg talk</th>
-          </tr>
-        </thead>
+        ${thead("day", num("calls"), num("answered"), num("answer rate"), num("talk seconds"), num("avg talk"))}
         <tbody>
           ${d.daily.map(
             (r) =>
@@ -80,14 +71,7 @@ export function overviewPage(ctx: PageContext, d: OverviewData, problems: string
       </table>
       <h2>Per hour of ${d.hourDay}</h2>
       <table id="hourly">
-        <thead>
-          <tr>
-            <th>hour</th>
-            <th class="num">calls</th>
-            <th class="num">answered</th>
-            <th class="num">answer rate</th>
-          </tr>
-        </thead>
+        ${thead("hour", num("calls"), num("answered"), num("answer rate"))}
         <tbody>
           ${[...hours, ...d.hourly.filter((h) => h.hour === null)]
             .filter((h) => h.calls > 0)
@@ -106,14 +90,7 @@ export function overviewPage(ctx: PageContext, d: OverviewData, problems: string
       </table>
       <h2>Status</h2>
       <table id="status">
-        <thead>
-          <tr>
-            <th>status_code</th>
-            <th>meaning</th>
-            <th class="num">calls</th>
-            <th class="num">share</th>
-          </tr>
-        </thead>
+        ${thead("status_code", "meaning", num("calls"), num("share"))}
         <tbody>
           ${d.status.map(
             (r) =>
@@ -131,12 +108,7 @@ export function overviewPage(ctx: PageContext, d: OverviewData, problems: string
       <h2>Rejected receipts per reason</h2>
       ${d.rejected.length === 0 ? html`<p class="muted">None in these days.</p>` : null}
       <table id="rejected">
-        <thead>
-          <tr>
-            <th>reason</th>
-            <th class="num">receipts</th>
-          </tr>
-        </thead>
+        ${thead("reason", num("receipts"))}
         <tbody>
           ${d.rejected.map(
             (r) =>

@@ -1,6 +1,6 @@
 /** Rejected receipts: newest first, by reason and day, each with its raw text and origin. */
 import type { RejectedRow } from "../../store/explorer/rejected.js";
-import { html, type Html } from "../html.js";
+import { html, thead, type Html } from "../html.js";
 import { beijing, link, page, UI_PATH, type PageContext } from "../layout.js";
 import { maskText } from "../mask.js";
 
@@ -33,16 +33,7 @@ export function rejectedPage(ctx: PageContext, v: RejectedView, problems: string
       ${problems.length > 0 ? html`<p class="error" role="alert">${problems.join("; ")}</p>` : null}
       ${v.rows.length === 0 ? html`<p class="muted">No rejected receipts match.</p>` : null}
       <table class="rejected">
-        <thead>
-          <tr>
-            <th>received (Beijing)</th>
-            <th>source</th>
-            <th>from</th>
-            <th>type</th>
-            <th>reason</th>
-            <th>raw</th>
-          </tr>
-        </thead>
+        ${thead("received (Beijing)", "source", "from", "type", "reason", "raw")}
         <tbody>
           ${v.rows.map(
             (r) =>
