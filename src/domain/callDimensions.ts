@@ -76,24 +76,8 @@ export function callProduct(f: ProductFacts): Product {
   return "notification";
 }
 
-export const OUTCOMES = [
-  "answered",
-  "busy",
-  "no_answer",
-  "rejected",
-  "vacant",
-  "suspended",
-  "powered_off",
-  "unreachable",
-  "restricted",
-  "blocked",
-  "failed",
-  "other",
-] as const;
-export type Outcome = (typeof OUTCOMES)[number];
-
-/** Carrier meaning of each outcome, as operators say it. */
-export const OUTCOME_MEANINGS: Readonly<Record<Outcome, string>> = Object.freeze({
+/** The outcomes in report order, each with its carrier meaning as operators say it. */
+export const OUTCOME_MEANINGS = Object.freeze({
   answered: "接通",
   busy: "忙",
   no_answer: "无人接听",
@@ -107,6 +91,8 @@ export const OUTCOME_MEANINGS: Readonly<Record<Outcome, string>> = Object.freeze
   failed: "呼叫失败",
   other: "其他",
 });
+export type Outcome = keyof typeof OUTCOME_MEANINGS;
+export const OUTCOMES = Object.freeze(Object.keys(OUTCOME_MEANINGS) as Outcome[]);
 
 /**
  * What an outcome says about the number itself, for `report numbers`: `dead` (空号, 停机:
