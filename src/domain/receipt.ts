@@ -131,13 +131,39 @@ function partsOf(
   return { dedupKey, callId, direction, outId, statusCode, eventTime, call, ...rows };
 }
 
-function voiceReport(body: JsonObject): Parts {
-  checkSchema(VoiceReportSchema, body);
-  checkAll(body, VOICE_REPORT_TIME_FIELDS, VOICE_REPORT_DURATION_FIELDS);
+/** What a report on a whole call is checked against: its schema, its time and duration fields. */
+interface CallReportChecks {
+  schema: z.ZodType;
+  times: readonly string[];
+  durations: readonly string[];
+}
+
+const VOICE_REPORT_CHECKS: CallReportChecks = {
+  schema: VoiceReportSchema,
+  times: VOICE_REPORT_TIME_FIELDS,
+  durations: VOICE_REPORT_DURATION_FIELDS,
+};
+const VOICE_RECORD_REPORT_CHECKS: CallReportChecks = {
+  schema: VoiceRecordReportSchema,
+  times: VOICE_RECORD_REPORT_TIME_FIELDS,
+  durations: ["duration"],
+};
+
+/**
+ * A report on a whole call (VoiceReport, VoiceRecordReport), checked: its call_id and span (its
+ * time is its end, else its start).
+ */
+function callSpan(body: JsonObject, checks: CallReportChecks) {
+  checkSchema(checks.schema, body);
+  checkAll(body, checks.times, checks.durations);
   const callId = requiredText(body, "call_id");
   const startTime = time(body, "start_time");
   const endTime = time(body, "end_time");
-  const eventTime = endTime ?? startTime;
+  return { callId, startTime, endTime, eventTime: endTime ?? startTime };
+}
+
+function voiceReport(body: JsonObject): Parts {
+  const { callId, startTime, endTime, eventTime } = callSpan(body, VOICE_REPORT_CHECKS);
   const call: CallPatch = {
     ...emptyPatch(callId, "outbound", "report"),
     eventTime,
@@ -174,25 +200,21 @@ function voiceCallReport(body: JsonObject): Parts {
   }
   checkAll(body, VOICE_CALL_REPORT_TIME_FIELDS);
   const callId = outboundId ?? requiredText(body, "biz_id");
-  const statusCode = requiredText(body, "status_code");
-  const statusTime = time(body, "status_time");
-  const outId = text(body, "out_id");
-  const smartStatusCode = text(body, "smart_status_code");
-  const dtmf = text(body, "dtmf");
   const event: CallEventRow = {
     callId,
-    statusCode,
-    statusTime,
-    dtmf,
-    outId,
-    smartStatusCode,
+    statusCode: requiredText(body, "status_code"),
+    statusTime: time(body, "status_time"),
+    dtmf: text(body, "dtmf"),
+    outId: text(body, "out_id"),
+    smartStatusCode: text(body, "smart_status_code"),
     body,
   };
+  const { statusCode, statusTime, dtmf } = event;
   const call: CallPatch = {
     ...emptyPatch(callId, direction, "event"),
     eventTime: statusTime,
-    outId,
-    smartStatusCode,
+    outId: event.outId,
+    smartStatusCode: event.smartStatusCode,
     dtmf: statusCode === DTMF_EVENT_CODE ? dtmf : null,
     lastEventTime: statusTime,
     lastEventCode: statusCode,
@@ -201,16 +223,9 @@ function voiceCallReport(body: JsonObject): Parts {
   return partsOf(dedupKey, call, statusCode, { event, recording: null });
 }
 
-const RECORD_DURATION_FIELDS = ["duration"] as const;
-
 function voiceRecordReport(body: JsonObject): Parts {
-  checkSchema(VoiceRecordReportSchema, body);
-  checkAll(body, VOICE_RECORD_REPORT_TIME_FIELDS, RECORD_DURATION_FIELDS);
-  const callId = requiredText(body, "call_id");
+  const { callId, startTime, endTime, eventTime } = callSpan(body, VOICE_RECORD_REPORT_CHECKS);
   const recordFile = requiredText(body, "record_file");
-  const startTime = time(body, "start_time");
-  const endTime = time(body, "end_time");
-  const eventTime = endTime ?? startTime;
   const outId = text(body, "out_id");
   const statusCode = text(body, "status_code");
   const recording: RecordingRow = {
