@@ -15,7 +15,7 @@ import { randomInt } from "node:crypto";
 import MNS from "@alicloud/mns";
 
 import { buildApp } from "../src/app.js";
-import { loadConfig } from "../src/config.js";
+import { loadConfig } from "../src/config/index.js";
 import { createLogger } from "../src/logger.js";
 import {
   benchPrefix,

@@ -22,7 +22,7 @@ import os from "node:os";
 
 import type pg from "pg";
 
-import { loadConfig } from "../src/config.js";
+import { loadConfig } from "../src/config/index.js";
 import { normalizeReceipt, type NormalizedReceipt } from "../src/domain/receipt.js";
 import { createRedis } from "../src/infra/redis.js";
 import { createLogger } from "../src/logger.js";

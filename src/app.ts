@@ -21,7 +21,7 @@ import { buildHttp } from "./app/http.js";
 import { buildIngest, openSmartCall } from "./app/ingest.js";
 import { runsIngest, runsWorker, type Role } from "./app/roles.js";
 import { buildWorker } from "./app/worker.js";
-import type { Config } from "./config.js";
+import type { Config } from "./config/index.js";
 import { closeRedis, waitForReady } from "./infra/redis.js";
 import type { Logger } from "./logger.js";
 import { createMetrics, type Metrics } from "./ops/metrics.js";

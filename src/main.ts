@@ -4,7 +4,7 @@
  */
 import { buildApp } from "./app.js";
 import type { Role } from "./app/roles.js";
-import { configSecrets, describeConfig, loadConfig } from "./config.js";
+import { configSecrets, describeConfig, loadConfig } from "./config/index.js";
 import { createLogger } from "./logger.js";
 
 export async function runDaemon(options: { role: Role }): Promise<void> {

@@ -16,7 +16,7 @@ import type { Queue } from "bullmq";
 import type pg from "pg";
 
 import { createRpcClient } from "../alibaba/openapi.js";
-import type { Config } from "../config.js";
+import type { Config } from "../config/index.js";
 import { closeRedis, createRedis, watchRedis, type RedisConnection } from "../infra/redis.js";
 import type { Logger } from "../logger.js";
 import { openObservedQueues } from "../ops/queueMetrics.js";

@@ -8,7 +8,7 @@ import type { AddressInfo } from "node:net";
 
 import type { FastifyInstance } from "fastify";
 
-import type { Config } from "../config.js";
+import type { Config } from "../config/index.js";
 import type { RedisConnection } from "../infra/redis.js";
 import type { Logger } from "../logger.js";
 import { createReadiness } from "../ops/health.js";

@@ -5,7 +5,7 @@
  */
 import type pg from "pg";
 
-import type { Config } from "../config.js";
+import type { Config } from "../config/index.js";
 import type { Logger } from "../logger.js";
 import { registerQueueBoard } from "../ops/board.js";
 import { registerCallExplorer } from "../ui/index.js";

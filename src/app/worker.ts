@@ -6,7 +6,7 @@
  */
 import type pg from "pg";
 
-import type { Config } from "../config.js";
+import type { Config } from "../config/index.js";
 import { createDeliveryWorker, type DeliveryTuning } from "../delivery/worker.js";
 import { createPool } from "../store/db.js";
 import { closeRedis } from "../infra/redis.js";

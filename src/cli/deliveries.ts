@@ -7,7 +7,7 @@
 import { InvalidArgumentError, Option, type Command } from "commander";
 import type pg from "pg";
 
-import type { Config } from "../config.js";
+import type { Config } from "../config/index.js";
 import { EVENT_TYPES, type EventType } from "../domain/outcomeEvents.js";
 import { ConfigError } from "../errors.js";
 import { withPool } from "./withPool.js";

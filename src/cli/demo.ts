@@ -2,7 +2,7 @@
  * `voice-receipts demo [--calls N]` runs the demo in a database of its own;
  * `voice-receipts demo --clean` removes the databases and queue keys earlier runs kept.
  */
-import { loadConfig } from "../config.js";
+import { loadConfig } from "../config/index.js";
 import { cleanDemos } from "../demo/isolation.js";
 import { runDemo } from "../demo/runDemo.js";
 

@@ -5,7 +5,7 @@
  */
 import Table from "cli-table3";
 
-import { loadConfig } from "../config.js";
+import { loadConfig } from "../config/index.js";
 import { formatBeijingTime } from "../domain/time.js";
 import { AppError } from "../errors.js";
 import { createPool } from "../store/db.js";

@@ -8,7 +8,7 @@
  * taken, credentials refused, a database that does not exist or is not migrated); 1 when the
  * same command may succeed later by itself (PostgreSQL not reachable yet).
  */
-import { redactUrl } from "../config.js";
+import { redactUrl } from "../config/index.js";
 
 export interface Explained {
   code: 1 | 2;

@@ -1,4 +1,4 @@
-import { configSecrets, loadConfig, redactUrl } from "../config.js";
+import { configSecrets, loadConfig, redactUrl } from "../config/index.js";
 import { createLogger } from "../logger.js";
 import { createPool } from "../store/db.js";
 import { runMigrations } from "../store/migrate.js";

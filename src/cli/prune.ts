@@ -74,7 +74,7 @@ export async function pruneCommand(
   opts: PruneCommandOptions,
   io: PruneIo = { env: process.env, stdout: process.stdout },
 ): Promise<void> {
-  const { loadConfig } = await import("../config.js");
+  const { loadConfig } = await import("../config/index.js");
   const { createPool } = await import("../store/db.js");
   const { prunePartitions } = await import("../store/partitions.js");
   const { pruneRecordings } = await import("../store/recordings/fetchPrune.js");

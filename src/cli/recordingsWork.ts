@@ -11,7 +11,7 @@ import { pipeline } from "node:stream/promises";
 import cliProgress from "cli-progress";
 import { Registry } from "prom-client";
 
-import { loadConfig } from "../config.js";
+import { loadConfig } from "../config/index.js";
 import { AppError, ConfigError } from "../errors.js";
 import { createLogger } from "../logger.js";
 import { createPool } from "../store/db.js";

@@ -5,7 +5,7 @@
  * pending migrations like `run` does, replays, prints one summary line on stdout, and closes
  * everything.
  */
-import { configSecrets, loadConfig } from "../config.js";
+import { configSecrets, loadConfig } from "../config/index.js";
 import { AppError, ConfigError, StorageUnavailableError } from "../errors.js";
 import { createRedis, type RedisConnection, type RedisTarget } from "../infra/redis.js";
 import { createLogger } from "../logger.js";

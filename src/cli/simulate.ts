@@ -8,7 +8,7 @@
  */
 import { chmod, readFile, writeFile } from "node:fs/promises";
 
-import { loadConfig } from "../config.js";
+import { loadConfig } from "../config/index.js";
 import { ConfigError } from "../errors.js";
 import { createLogger } from "../logger.js";
 import {

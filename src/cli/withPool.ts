@@ -5,14 +5,14 @@
  */
 import type pg from "pg";
 
-import type { Config } from "../config.js";
+import type { Config } from "../config/index.js";
 
 export async function withPool<T>(
   env: Record<string, string | undefined>,
   pool: { max: number; applicationName: string },
   fn: (pool: pg.Pool, config: Config) => Promise<T>,
 ): Promise<T> {
-  const { loadConfig } = await import("../config.js");
+  const { loadConfig } = await import("../config/index.js");
   const { createPool } = await import("../store/db.js");
   const config = loadConfig(env);
   const opened = createPool(config.databaseUrl, { ...pool, connectionTimeoutMillis: 5000 });

@@ -1,8 +1,8 @@
 /**
  * Webhook endpoints from VMS_WEBHOOK_URLS + VMS_WEBHOOK_SECRET and the optional per-endpoint
  * file VMS_WEBHOOK_CONFIG; durations of VMS_WEBHOOK_RETRY_SCHEDULE. Called by the one
- * configuration loader (src/config.ts), which reports the problems returned here under the
- * variable's name. A secret's value never appears in a problem.
+ * configuration loader (src/config/delivery.ts), which reports the problems returned here under
+ * the variable's name. A secret's value never appears in a problem.
  */
 import { readFileSync } from "node:fs";
 

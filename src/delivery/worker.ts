@@ -14,7 +14,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 
 import type pg from "pg";
 
-import type { Config } from "../config.js";
+import type { Config } from "../config/index.js";
 import type { Logger } from "../logger.js";
 import { claimDueDeliveries, type ClaimedDelivery } from "../store/deliveries/claim.js";
 import { fanOutEvents, type PendingDeliveryRow } from "../store/deliveries/fanOut.js";

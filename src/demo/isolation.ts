@@ -6,7 +6,7 @@
  */
 import pg from "pg";
 
-import { redactUrl } from "../config.js";
+import { redactUrl } from "../config/index.js";
 import { ConfigError } from "../errors.js";
 import { createRedis } from "../infra/redis.js";
 

@@ -10,7 +10,7 @@ import { Writable } from "node:stream";
 
 import { sleep } from "../infra/sleep.js";
 import { buildApp } from "../app.js";
-import { loadConfig, redactUrl } from "../config.js";
+import { loadConfig, redactUrl } from "../config/index.js";
 import { createLogger } from "../logger.js";
 import { formatResult } from "../report/format.js";
 import { findReport, reportParams, runReport } from "../report/reports.js";

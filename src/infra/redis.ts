@@ -5,12 +5,12 @@
  *
  * A single Redis or a Redis Cluster (REDIS_URL with several comma-separated seed nodes, or
  * REDIS_CLUSTER=on): the same roles, as an ioredis `Cluster`. Everything we store shares the
- * hash tag of VMS_QUEUE_PREFIX (config.ts refuses a prefix without one on a cluster), so every
- * multi-key script (BullMQ's, our limiter's) stays in one slot.
+ * hash tag of VMS_QUEUE_PREFIX (src/config/connections.ts refuses a prefix without one on a
+ * cluster), so every multi-key script (BullMQ's, our limiter's) stays in one slot.
  */
 import { Cluster, Redis } from "ioredis";
 
-import { splitRedisUrls } from "../config.js";
+import { splitRedisUrls } from "../config/index.js";
 import type { Logger } from "../logger.js";
 
 export type RedisRole = "producer" | "worker" | "probe";

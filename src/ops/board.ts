@@ -3,8 +3,8 @@
  * VMS_ADMIN_TOKEN (the board is not mounted at all when the token is unset).
  *
  * The gate (src/ops/adminGate.ts): `Authorization: Bearer <token>`, or the HMAC cookie that one
- * `?token=<token>` page load sets. Only the admin token is compared: the push token (config.ts
- * refuses it as the admin token) never opens the board.
+ * `?token=<token>` page load sets. Only the admin token is compared: the push token
+ * (src/config/http.ts refuses it as the admin token) never opens the board.
  *
  * Retrying a job here moves it back to `wait`; the normal worker runs it again, and the
  * persistence is idempotent, so a retry has the same effect as the first run. Removing or

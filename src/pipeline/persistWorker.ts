@@ -16,7 +16,7 @@ import { hostname } from "node:os";
 import { UnrecoverableError, Worker } from "bullmq";
 import type pg from "pg";
 
-import type { Config } from "../config.js";
+import type { Config } from "../config/index.js";
 import { createBatcher } from "../infra/batcher.js";
 import { redisIsReady, type RedisConnection } from "../infra/redis.js";
 import { logWorkerFailures } from "../infra/workerEvents.js";

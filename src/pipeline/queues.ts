@@ -5,7 +5,7 @@
 import { Queue } from "bullmq";
 import type pg from "pg";
 
-import type { Config } from "../config.js";
+import type { Config } from "../config/index.js";
 import { waitForReady, type RedisConnection } from "../infra/redis.js";
 import type { Logger } from "../logger.js";
 import { QUEUE_NAMES, addJobs, persistJobId, type QueueName } from "./jobs.js";

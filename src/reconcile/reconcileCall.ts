@@ -26,7 +26,7 @@ import {
 } from "./unsupportedKinds.js";
 import type { CallSnapshot } from "../store/calls/reads.js";
 import type { ReconcileWrite } from "../store/calls/reconcileWrites.js";
-import type { ReconcilePolicy } from "../config.js";
+import type { ReconcilePolicy } from "../config/index.js";
 import type { Logger } from "../logger.js";
 
 export type Outcome =

@@ -13,7 +13,7 @@ import type { Queue, Worker } from "bullmq";
 import type pg from "pg";
 
 import type { RpcClient } from "../alibaba/openapi.js";
-import type { Config } from "../config.js";
+import type { Config } from "../config/index.js";
 import { createBatcher } from "../infra/batcher.js";
 import type { RedisConnection } from "../infra/redis.js";
 import type { Logger } from "../logger.js";

@@ -13,7 +13,7 @@ import type { Queue } from "bullmq";
 import type pg from "pg";
 
 import { sleep } from "../infra/sleep.js";
-import type { ReconcilePolicy } from "../config.js";
+import type { ReconcilePolicy } from "../config/index.js";
 import type { Logger } from "../logger.js";
 import { addJobs, reconcileJobId } from "../pipeline/jobs.js";
 import type { ReconcileMetrics } from "./metrics.js";

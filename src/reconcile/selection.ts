@@ -23,7 +23,7 @@
  */
 import { createHash } from "node:crypto";
 
-import type { ReconcilePolicy } from "../config.js";
+import type { ReconcilePolicy } from "../config/index.js";
 import { ANSWERED_STATUS_CODES } from "../domain/statusCodes.js";
 
 /** What the policy looks at, from the `calls` row at the due time. */

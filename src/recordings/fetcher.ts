@@ -11,7 +11,7 @@ import { createHash } from "node:crypto";
 
 import type pg from "pg";
 
-import type { Config } from "../config.js";
+import type { Config } from "../config/index.js";
 import type { Logger } from "../logger.js";
 import {
   adoptStoredSiblings,

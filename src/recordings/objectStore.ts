@@ -5,7 +5,7 @@
  */
 import type { Readable } from "node:stream";
 
-import type { Config, RecordingStoreConfig } from "../config.js";
+import type { Config, RecordingStoreConfig } from "../config/index.js";
 
 export interface ObjectStore {
   /** `file:///abs/dir` or `s3://bucket/prefix`, for logs and messages (no credentials). */

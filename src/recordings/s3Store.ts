@@ -11,7 +11,7 @@ import type { Readable } from "node:stream";
 import { DeleteObjectCommand, GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 
-import type { Config } from "../config.js";
+import type { Config } from "../config/index.js";
 import { assertSafeKey, type ObjectStore } from "./objectStore.js";
 
 /** The smallest part S3 accepts (5 MiB) is also OSS's minimum; 8 MiB keeps part counts low. */

@@ -10,7 +10,7 @@
  */
 import { z } from "zod";
 
-import { SMART_CALL_ACTIONS } from "../config.js";
+import { SMART_CALL_ACTIONS } from "../config/index.js";
 import { FORBIDDEN_KEYS } from "../domain/json.js";
 
 export type SmartCallAction = (typeof SMART_CALL_ACTIONS)[number];

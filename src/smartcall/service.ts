@@ -24,7 +24,7 @@ import { performance } from "node:perf_hooks";
 
 import type pg from "pg";
 
-import type { Config } from "../config.js";
+import type { Config } from "../config/index.js";
 import type { Logger } from "../logger.js";
 import type { AnswerData } from "./answer.js";
 import type { SmartCallTurn } from "./callback.js";

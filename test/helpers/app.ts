@@ -8,7 +8,7 @@ import { inject } from "vitest";
 
 import { buildApp, type App, type AppOptions } from "../../src/app.js";
 import type { Role } from "../../src/app/roles.js";
-import { loadConfig } from "../../src/config.js";
+import { loadConfig } from "../../src/config/index.js";
 import { createLogger } from "../../src/logger.js";
 import { recordSuiteLog, registerSuiteSecrets } from "./suiteLogs.js";
 

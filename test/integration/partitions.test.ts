@@ -17,7 +17,7 @@ import { inject } from "vitest";
 
 import { cutoffOf, parseRetention, pruneCommand } from "../../src/cli/prune.js";
 import { replayCommand } from "../../src/cli/replay.js";
-import { loadConfig } from "../../src/config.js";
+import { loadConfig } from "../../src/config/index.js";
 import { createRedis } from "../../src/infra/redis.js";
 import { createLogger } from "../../src/logger.js";
 import { createMetrics } from "../../src/ops/metrics.js";

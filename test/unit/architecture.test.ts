@@ -114,7 +114,7 @@ describe("the import graph parser", () => {
         'export { d } from "./intake.js";',
         'export * from "./jobs.js";',
         'import "../logger.js";',
-        'const e = await import("../config.js");',
+        'const e = await import("../config/index.js");',
         'import pg from "pg";',
       ].join("\n"),
     );
@@ -124,7 +124,7 @@ describe("the import graph parser", () => {
       "pipeline/intake.ts",
       "pipeline/jobs.ts",
       "logger.ts",
-      "config.ts",
+      "config/index.ts",
     ]);
     expect(m.external).toEqual(["pg"]);
     expect(() => parseModule("pipeline/x.ts", 'import { z } from "./nowhere.js";')).toThrow(

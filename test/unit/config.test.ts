@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 
 import { ConfigError } from "../../src/errors.js";
-import { describeConfig, loadConfig } from "../../src/config.js";
+import { describeConfig, loadConfig } from "../../src/config/index.js";
 
 function errorOf(env: Record<string, string>): ConfigError {
   try {

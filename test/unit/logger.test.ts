@@ -2,7 +2,7 @@ import { Writable } from "node:stream";
 
 import { describe, expect, it } from "vitest";
 
-import { describeConfig, loadConfig } from "../../src/config.js";
+import { describeConfig, loadConfig } from "../../src/config/index.js";
 import { createLogger, maskNumber } from "../../src/logger.js";
 
 function capture(redactNumbers: boolean, secrets: string[] = []) {

@@ -11,7 +11,7 @@ import type MNSClient from "@alicloud/mns";
 import { ExponentialBackoff, type IBackoff } from "cockatiel";
 
 import { sleep } from "../../infra/sleep.js";
-import type { MnsQueueConfig } from "../../config.js";
+import type { MnsQueueConfig } from "../../config/index.js";
 import { decodeMnsBody } from "../../domain/envelope.js";
 import type { Logger } from "../../logger.js";
 import type { Metrics } from "../../ops/metrics.js";

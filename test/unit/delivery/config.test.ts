@@ -10,7 +10,7 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 
-import { describeConfig, loadConfig } from "../../../src/config.js";
+import { describeConfig, loadConfig } from "../../../src/config/index.js";
 import {
   endpointWants,
   parseDuration,

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 
-import type { ReconcilePolicy } from "../../../src/config.js";
+import type { ReconcilePolicy } from "../../../src/config/index.js";
 import { createLogger } from "../../../src/logger.js";
 import type { DetailQuery } from "../../../src/reconcile/detailApi.js";
 import { createCallReconciler } from "../../../src/reconcile/reconcileCall.js";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { describeConfig, loadConfig } from "../../../src/config.js";
+import { describeConfig, loadConfig } from "../../../src/config/index.js";
 import { ConfigError } from "../../../src/errors.js";
 
 describe("smart-call configuration", () => {
