@@ -7,10 +7,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { listCommand, replayCommand, resumeCommand } from "../../src/cli/deliveries.js";
-import { recordingEvent, type NewEvent } from "../../src/domain/outcomeEvents.js";
-import { emitEvents } from "../../src/store/events/emit.js";
+import type { NewEvent } from "../../src/domain/outcomeEvents.js";
 import { startTestApp, type TestApp } from "../helpers/app.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/db.js";
+import { emitCommitted, recordingEvents } from "../helpers/outbox.js";
 import { deleteKeysWithPrefix, randomPrefix } from "../helpers/redis.js";
 import { waitFor } from "../helpers/waitFor.js";
 import {
@@ -53,29 +53,11 @@ afterAll(async () => {
   await deleteKeysWithPrefix(prefix);
 });
 
-let n = 0;
-function batch(count: number): NewEvent[] {
-  return Array.from({ length: count }, () =>
-    recordingEvent("recording.stored", {
-      callId: `910000000000^${String(n++).padStart(12, "0")}`,
-      outId: "cmd",
-      recordFile: "a.wav",
-    }),
-  );
-}
-
-async function emit(list: NewEvent[]): Promise<Date> {
-  const client = await db.pool.connect();
-  try {
-    await client.query("begin");
-    await emitEvents(client, list);
-    const { rows } = await client.query<{ t: Date }>("select now() as t");
-    await client.query("commit");
-    return rows[0]!.t;
-  } finally {
-    client.release();
-  }
-}
+const newEvents = recordingEvents("910000000000");
+/** `count` events, each of a new call. */
+const batch = (count: number) => newEvents(count, 1);
+/** Emits in one transaction; answers its time. */
+const emit = (list: NewEvent[]) => emitCommitted(db.pool, list);
 
 const ids = (l: { id: string }[]) => l.map((e) => e.id);
 const times = (id: string) => receiver.received.filter((r) => r.id === id).length;

@@ -8,10 +8,11 @@
 import pg from "pg";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 
-import { recordingEvent, type NewEvent } from "../../src/domain/outcomeEvents.js";
+import type { NewEvent } from "../../src/domain/outcomeEvents.js";
 import { emitEvents } from "../../src/store/events/emit.js";
 import { startTestApp, type TestApp } from "../helpers/app.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/db.js";
+import { emitCommitted, expectInCallOrder, recordingEvents } from "../helpers/outbox.js";
 import { deleteKeysWithPrefix, randomPrefix } from "../helpers/redis.js";
 import { waitFor } from "../helpers/waitFor.js";
 import {
@@ -54,47 +55,15 @@ beforeEach(async () => {
   await receiver.setMode("ok");
 });
 
-let n = 0;
-function events(calls: number, perCall: number): NewEvent[] {
-  const out: NewEvent[] = [];
-  for (let c = 0; c < calls; c++) {
-    const callId = `900000000000^${String(n++).padStart(12, "0")}`;
-    for (let i = 0; i < perCall; i++) {
-      out.push(
-        recordingEvent(i % 2 === 0 ? "recording.stored" : "recording.expired", {
-          callId,
-          outId: `dlv-${c}`,
-          recordFile: `file-${i}.wav`,
-        }),
-      );
-    }
-  }
-  return out;
-}
-
-/** Emits in one transaction, as a store does. */
-async function emit(list: NewEvent[]): Promise<void> {
-  const client = await db.pool.connect();
-  try {
-    await client.query("begin");
-    await emitEvents(client, list);
-    await client.query("commit");
-  } finally {
-    client.release();
-  }
-}
+/** Events of `calls` new calls, `perCall` each, alternately recording.stored and .expired. */
+const nextEvents = recordingEvents("900000000000");
+const events = (calls: number, perCall: number) =>
+  nextEvents(calls, perCall, (i) => (i % 2 === 0 ? "recording.stored" : "recording.expired"));
+const emit = (list: NewEvent[]) => emitCommitted(db.pool, list);
 
 const idsOf = (list: { id: string }[]) => list.map((e) => e.id);
 const receivedIds = () => idsOf(receiver.received);
-
-/** Per call, the ids received in the order they were emitted (first receipt of each). */
-function inCallOrder(list: NewEvent[]): void {
-  const firstSeen = [...new Set(receivedIds())];
-  for (const callId of new Set(list.map((e) => e.callId))) {
-    const emitted = list.filter((e) => e.callId === callId).map((e) => e.id);
-    expect(firstSeen.filter((id) => emitted.includes(id))).toEqual(emitted);
-  }
-}
+const inCallOrder = (list: NewEvent[]) => expectInCallOrder(receivedIds(), list);
 
 async function statuses(ids: string[]): Promise<Record<string, string[]>> {
   const { rows } = await db.pool.query<{ event_id: string; status: string }>(

@@ -4,13 +4,12 @@
  * its deliveries (an event it had sent but not recorded is sent again, with the same
  * webhook-id and payload). Signatures verified with standardwebhooks by a real receiver.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { inject } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, inject } from "vitest";
 
-import { recordingEvent, type NewEvent } from "../../src/domain/outcomeEvents.js";
-import { emitEvents } from "../../src/store/events/emit.js";
+import type { NewEvent } from "../../src/domain/outcomeEvents.js";
 import { killHard, spawnDaemon, type DaemonProcess } from "../helpers/daemons.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/db.js";
+import { emitCommitted, expectInCallOrder, recordingEvents } from "../helpers/outbox.js";
 import { deleteKeysWithPrefix, randomPrefix } from "../helpers/redis.js";
 import { waitFor } from "../helpers/waitFor.js";
 import {
@@ -51,40 +50,14 @@ async function worker(): Promise<DaemonProcess> {
   return p;
 }
 
-let n = 0;
-function events(calls: number, perCall: number): NewEvent[] {
-  const out: NewEvent[] = [];
-  for (let c = 0; c < calls; c++) {
-    const callId = `920000000000^${String(n++).padStart(12, "0")}`;
-    for (let i = 0; i < perCall; i++) {
-      out.push(
-        recordingEvent("recording.stored", { callId, outId: `w-${c}`, recordFile: `${i}.wav` }),
-      );
-    }
-  }
-  return out;
-}
-
-async function emit(list: NewEvent[]): Promise<void> {
-  const client = await db.pool.connect();
-  try {
-    await client.query("begin");
-    await emitEvents(client, list);
-    await client.query("commit");
-  } finally {
-    client.release();
-  }
-}
-
+const events = recordingEvents("920000000000");
+const emit = (list: NewEvent[]) => emitCommitted(db.pool, list);
 const count = (id: string) => receiver.received.filter((r) => r.id === id).length;
-
-function expectInCallOrder(list: NewEvent[]): void {
-  const firstSeen = [...new Set(receiver.received.map((r) => r.id))];
-  for (const callId of new Set(list.map((e) => e.callId))) {
-    const emitted = list.filter((e) => e.callId === callId).map((e) => e.id);
-    expect(firstSeen.filter((id) => emitted.includes(id))).toEqual(emitted);
-  }
-}
+const inCallOrder = (list: NewEvent[]) =>
+  expectInCallOrder(
+    receiver.received.map((r) => r.id),
+    list,
+  );
 
 // The waits below allow 60 s each on a loaded machine; the tests must outlive them (default 30 s).
 describe("several worker processes", { timeout: 150_000 }, () => {
@@ -102,7 +75,7 @@ describe("several worker processes", { timeout: 150_000 }, () => {
       expect(count(e.id), e.id).toBe(1);
     }
     expect(receiver.rejected).toEqual([]);
-    expectInCallOrder(list);
+    inCallOrder(list);
   });
 
   it("lose nothing when they are SIGKILLed mid-delivery; a duplicate has the same webhook-id and payload", async () => {
@@ -144,7 +117,7 @@ describe("several worker processes", { timeout: 150_000 }, () => {
     // Some event was in flight when the workers died: sent again after its lease expired.
     expect(list.some((e) => count(e.id) > 1)).toBe(true);
     expect(receiver.rejected).toEqual([]);
-    expectInCallOrder(list);
+    inCallOrder(list);
     expect(replacement.out()).toContain("outcome delivery started");
   });
 });

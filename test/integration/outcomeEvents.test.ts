@@ -20,14 +20,13 @@ import {
   groupByType,
   playSmartCall,
   receiptsForCall,
-  startSimulator,
   type Receipt,
   type Simulator,
 } from "../../src/simulator/index.js";
 import { CALLS, receiptsByType } from "../fixtures/corpus.js";
-import { startTestApp, type TestApp } from "../helpers/app.js";
-import { createTestDatabase, type TestDatabase } from "../helpers/db.js";
-import { deleteKeysWithPrefix, randomPrefix } from "../helpers/redis.js";
+import type { TestApp } from "../helpers/app.js";
+import type { TestDatabase } from "../helpers/db.js";
+import { startReconcilingDaemon, type ReconcilingDaemon } from "../helpers/reconcile.js";
 import { waitFor } from "../helpers/waitFor.js";
 import {
   newSecret,
@@ -38,10 +37,10 @@ import {
 let db: TestDatabase;
 let sim: Simulator;
 let t: TestApp;
+let daemon: ReconcilingDaemon | undefined;
 let receiver: WebhookReceiver;
 /** Opted in to dialogue.turn only, through VMS_WEBHOOK_CONFIG. */
 let turns: WebhookReceiver;
-const prefix = randomPrefix();
 const secret = newSecret();
 const gen = createCallGenerator({
   seed: 21,
@@ -51,37 +50,26 @@ const gen = createCallGenerator({
 const simCalls = gen.generate(8, ["voice", "ivr", "verification", "robot"]);
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  sim = await startSimulator({ detailLagMs: 0, detailQps: 50 });
-  sim.control.loadCalls(simCalls);
   receiver = await startWebhookReceiver(secret);
   turns = await startWebhookReceiver(secret);
   const config = join(mkdtempSync(join(tmpdir(), "vr-hooks-")), "webhooks.json");
   writeFileSync(config, JSON.stringify([{ url: turns.url, types: ["dialogue.turn"] }]));
-  t = await startTestApp({
-    databaseUrl: db.url,
-    prefix,
+  daemon = await startReconcilingDaemon({
+    simulator: { detailLagMs: 0, detailQps: 50 },
     env: {
-      ALIBABA_CLOUD_ACCESS_KEY_ID: sim.credentials.accessKeyId,
-      ALIBABA_CLOUD_ACCESS_KEY_SECRET: sim.credentials.accessKeySecret,
-      VMS_API_ENDPOINT: sim.url,
-      VMS_RECONCILE: "on",
-      VMS_RECONCILE_DELAY_SECONDS: "0",
-      VMS_RECONCILE_GIVE_UP_HOURS: "1",
       VMS_WEBHOOK_URLS: receiver.url,
       VMS_WEBHOOK_SECRET: secret,
       VMS_WEBHOOK_CONFIG: config,
     },
     delivery: { pollMs: 200 },
   });
+  ({ db, sim, t } = daemon);
+  sim.control.loadCalls(simCalls);
 });
 afterAll(async () => {
-  await t?.stop();
+  await daemon?.stop();
   await receiver?.close();
   await turns?.close();
-  await sim?.close();
-  await db?.drop();
-  await deleteKeysWithPrefix(prefix);
 });
 
 async function push(type: string, bodies: readonly unknown[]): Promise<void> {

@@ -10,25 +10,24 @@ import { parseBeijingTime } from "../../src/domain/time.js";
 import {
   createCallGenerator,
   detailForCall,
-  groupByType,
   receiptsForCall,
-  startSimulator,
   voiceCallReports,
   voiceReport,
-  type Receipt,
   type SimCall,
   type Simulator,
 } from "../../src/simulator/index.js";
 import { startTestApp, type TestApp } from "../helpers/app.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/db.js";
+import { pushReceipts } from "../helpers/push.js";
 import { deleteKeysWithPrefix, randomPrefix } from "../helpers/redis.js";
+import { startReconcilingDaemon, type ReconcilingDaemon } from "../helpers/reconcile.js";
 import { waitFor } from "../helpers/waitFor.js";
 
 const HOUR = 3600_000;
 let db: TestDatabase;
 let sim: Simulator;
 let t: TestApp;
-const prefix = randomPrefix();
+let daemon: ReconcilingDaemon | undefined;
 const gen = createCallGenerator({
   seed: 7,
   startTime: Date.now() - 20 * 60_000,
@@ -50,19 +49,6 @@ function endingAt(call: SimCall, endAt: number): SimCall {
   };
 }
 
-async function push(url: string, receipts: readonly Receipt[]): Promise<void> {
-  for (const [type, bodies] of groupByType(receipts)) {
-    for (let i = 0; i < bodies.length; i += 100) {
-      const res = await fetch(`${url}/push/${type}`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify(bodies.slice(i, i + 100)),
-      });
-      expect(res.status).toBe(200);
-    }
-  }
-}
-
 async function row(callId: string) {
   const { rows } = await db.pool.query("select * from calls where call_id = $1", [callId]);
   return rows[0];
@@ -82,28 +68,13 @@ const beijing = (s: string) => {
 };
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  sim = await startSimulator({ detailLagMs: 0, detailQps: 50 });
-  t = await startTestApp({
-    databaseUrl: db.url,
-    prefix,
-    env: {
-      ALIBABA_CLOUD_ACCESS_KEY_ID: sim.credentials.accessKeyId,
-      ALIBABA_CLOUD_ACCESS_KEY_SECRET: sim.credentials.accessKeySecret,
-      VMS_API_ENDPOINT: sim.url,
-      VMS_RECONCILE: "on",
-      VMS_RECONCILE_DELAY_SECONDS: "0",
-      VMS_RECONCILE_QPS: "50",
-      VMS_RECONCILE_GIVE_UP_HOURS: "1",
-    },
+  daemon = await startReconcilingDaemon({
+    simulator: { detailLagMs: 0, detailQps: 50 },
+    env: { VMS_RECONCILE_QPS: "50" },
   });
+  ({ db, sim, t } = daemon);
 });
-afterAll(async () => {
-  await t?.stop();
-  await sim?.close();
-  await db?.drop();
-  await deleteKeysWithPrefix(prefix);
-});
+afterAll(() => daemon?.stop());
 
 describe("reconciliation against QueryCallDetailByCallId", () => {
   it("makes the detail authoritative, stores it, and records where the receipts disagreed", async () => {
@@ -112,7 +83,7 @@ describe("reconciliation against QueryCallDetailByCallId", () => {
       ...gen.generate(2, ["inbound"]),
     ];
     sim.control.loadCalls(calls);
-    await push(t.url, calls.flatMap(receiptsForCall));
+    await pushReceipts(t.url, calls.flatMap(receiptsForCall));
     const ids = calls.map((c) => c.callId);
     await waitFor(() => settled(ids), { timeoutMs: 20_000, what: "every call settled" });
 
@@ -160,7 +131,7 @@ describe("reconciliation against QueryCallDetailByCallId", () => {
   it("completes a call known only from its in-call events", async () => {
     const call = gen.next("voice");
     sim.control.loadCalls([call]);
-    await push(t.url, voiceCallReports(call));
+    await pushReceipts(t.url, voiceCallReports(call));
     await waitFor(() => settled([call.callId]), { what: "events-only call reconciled" });
     const d = detailForCall(call);
     expect(await row(call.callId)).toMatchObject({
@@ -178,13 +149,13 @@ describe("reconciliation against QueryCallDetailByCallId", () => {
   it("re-applies a reconciled call changed by a late VoiceReport without asking again", async () => {
     const call = gen.next("ivr");
     sim.control.loadCalls([call]);
-    await push(t.url, voiceCallReports(call));
+    await pushReceipts(t.url, voiceCallReports(call));
     await waitFor(() => settled([call.callId]), { what: "reconciled from events" });
     const before = sim.control.counters().detail.calls;
     const first = await row(call.callId);
 
     const late = voiceReport(call)!;
-    await push(t.url, [
+    await pushReceipts(t.url, [
       { ...late, body: { ...late.body, duration: String(call.durationSeconds + 5) } },
     ]);
     await waitFor(async () => (await row(call.callId)).discrepancies?.duration_seconds, {
@@ -208,7 +179,7 @@ describe("reconciliation against QueryCallDetailByCallId", () => {
     const robots = gen.generate(5, ["robot"]);
     sim.control.loadCalls(robots);
     const before = sim.control.counters().detail;
-    await push(t.url, robots.flatMap(receiptsForCall));
+    await pushReceipts(t.url, robots.flatMap(receiptsForCall));
     await waitFor(() => settled(robots.map((c) => c.callId)), { what: "robot calls reconciled" });
     const after = sim.control.counters().detail;
     expect(after.calls - before.calls).toBe(robots.length);
@@ -221,7 +192,7 @@ describe("reconciliation against QueryCallDetailByCallId", () => {
       const call = endingAt(gen.next("verification"), Date.now() - 200);
       sim.control.loadCalls([call]);
       const before = sim.control.counters().detail.emptyData;
-      await push(t.url, receiptsForCall(call));
+      await pushReceipts(t.url, receiptsForCall(call));
       await waitFor(() => settled([call.callId], ["reconciled"]), {
         timeoutMs: 15_000,
         what: "lagging call reconciled",
@@ -238,7 +209,7 @@ describe("reconciliation against QueryCallDetailByCallId", () => {
   it("ends a call whose detail never appears not_found after the give-up window, keeping the receipt data", async () => {
     // Unknown to the simulator, ended 1 h - 3 s ago: the 1 h window closes in 3 s.
     const call = endingAt(gen.next("voice"), Date.now() - HOUR + 3000);
-    await push(t.url, receiptsForCall(call));
+    await pushReceipts(t.url, receiptsForCall(call));
     await waitFor(() => settled([call.callId], ["not_found"]), {
       timeoutMs: 15_000,
       what: "call given up",
@@ -279,7 +250,7 @@ describe("with reconcile off", () => {
     });
     try {
       const call = gen.next("voice");
-      await push(off.url, receiptsForCall(call));
+      await pushReceipts(off.url, receiptsForCall(call));
       await waitFor(
         async () =>
           (
@@ -315,7 +286,7 @@ describe("when Alibaba refuses the requests", () => {
     try {
       const call = gen.next("voice");
       sim.control.loadCalls([call]);
-      await push(bad.url, receiptsForCall(call));
+      await pushReceipts(bad.url, receiptsForCall(call));
       const state = () =>
         badDb.pool
           .query(

@@ -17,7 +17,6 @@ import { markCallsSkipped } from "../../src/replay/noReconcile.js";
 import { findReport, runReport } from "../../src/report/reports.js";
 import {
   createCallGenerator,
-  groupByType,
   receiptsForCall,
   startSimulator,
   voiceReport,
@@ -28,6 +27,8 @@ import {
 import { startTestApp } from "../helpers/app.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/db.js";
 import { deleteKeysWithPrefix, randomPrefix } from "../helpers/redis.js";
+import { pushReceipts } from "../helpers/push.js";
+import { reconcileEnv } from "../helpers/reconcile.js";
 import { waitFor } from "../helpers/waitFor.js";
 
 let sim: Simulator;
@@ -67,17 +68,6 @@ function startRecordingProxy(target: string): Promise<Server> {
   return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(server)));
 }
 
-async function push(url: string, receipts: readonly Receipt[]): Promise<void> {
-  for (const [type, bodies] of groupByType(receipts)) {
-    const res = await fetch(`${url}/push/${type}`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify(bodies),
-    });
-    expect(res.status).toBe(200);
-  }
-}
-
 interface Outcome {
   status: string;
   reason: string | null;
@@ -96,24 +86,20 @@ async function runWithPolicy(policy: string) {
   const t = await startTestApp({
     databaseUrl: db.url,
     prefix,
-    env: {
-      ALIBABA_CLOUD_ACCESS_KEY_ID: sim.credentials.accessKeyId,
-      ALIBABA_CLOUD_ACCESS_KEY_SECRET: sim.credentials.accessKeySecret,
+    // Through the recording proxy.
+    env: reconcileEnv(sim, {
       VMS_API_ENDPOINT: proxyUrl,
-      VMS_RECONCILE: "on",
-      VMS_RECONCILE_DELAY_SECONDS: "0",
-      VMS_RECONCILE_GIVE_UP_HOURS: "1",
       VMS_RECONCILE_POLICY: policy,
       LOG_LEVEL: "warn",
-    },
+    }),
   });
   try {
     const reports = outbound
       .filter((c) => !withoutReport.has(c.callId))
       .map((c) => voiceReport(c) as Receipt);
-    await push(t.url, reports);
+    await pushReceipts(t.url, reports);
     await waitFor(() => countCalls(db, reports.length), { what: "VoiceReports persisted" });
-    await push(
+    await pushReceipts(
       t.url,
       [...outbound, ...inbound]
         .flatMap(receiptsForCall)

@@ -12,7 +12,6 @@ import {
   createCallGenerator,
   receiptsForCall,
   startSimulator,
-  groupByType,
   type SimCall,
   type Simulator,
 } from "../../src/simulator/index.js";
@@ -20,6 +19,7 @@ import { startTestApp, type TestApp } from "../helpers/app.js";
 import { spawnCli } from "../helpers/cli.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/db.js";
 import { deleteKeysWithPrefix, randomPrefix } from "../helpers/redis.js";
+import { pushReceipts } from "../helpers/push.js";
 import { waitFor } from "../helpers/waitFor.js";
 
 const QPS = 10;
@@ -57,14 +57,7 @@ async function reconciled(calls: readonly SimCall[]): Promise<number> {
 
 async function deliver(calls: readonly SimCall[]): Promise<void> {
   sim.control.loadCalls(calls);
-  for (const [type, bodies] of groupByType(calls.flatMap(receiptsForCall))) {
-    const res = await fetch(`${ingest.url}/push/${type}`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify(bodies),
-    });
-    expect(res.status).toBe(200);
-  }
+  await pushReceipts(ingest.url, calls.flatMap(receiptsForCall));
 }
 
 beforeAll(async () => {

@@ -15,7 +15,6 @@ import { loadConfig } from "../../src/config/index.js";
 import { createLogger } from "../../src/logger.js";
 import {
   createCallGenerator,
-  groupByType,
   receiptsForCall,
   startSimulator,
   type Fault,
@@ -23,6 +22,7 @@ import {
 } from "../../src/simulator/index.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/db.js";
 import { deleteKeysWithPrefix, randomPrefix } from "../helpers/redis.js";
+import { pushReceipts } from "../helpers/push.js";
 import { waitFor } from "../helpers/waitFor.js";
 
 const QPS = 20;
@@ -101,16 +101,7 @@ it("survives 5xx and throttling storms across two workers without losing a call 
     sim.control.injectFault("detail", fault, n);
     injected += n;
   }
-  for (const [type, bodies] of groupByType(calls.flatMap(receiptsForCall))) {
-    for (let i = 0; i < bodies.length; i += 100) {
-      const res = await fetch(`${a.app.url()}/push/${type}`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify(bodies.slice(i, i + 100)),
-      });
-      expect(res.status).toBe(200);
-    }
-  }
+  await pushReceipts(a.app.url() ?? "", calls.flatMap(receiptsForCall));
   await waitFor(() => sim.control.counters().detail.faults >= injected, {
     timeoutMs: 20_000,
     what: "5xx storm consumed",

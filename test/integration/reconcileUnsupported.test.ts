@@ -9,37 +9,18 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { inSample } from "../../src/reconcile/unsupportedKinds.js";
 import { findReport, runReport } from "../../src/report/reports.js";
-import {
-  createCallGenerator,
-  groupByType,
-  receiptsForCall,
-  startSimulator,
-  type Receipt,
-  type Simulator,
-} from "../../src/simulator/index.js";
-import { startTestApp, type TestApp } from "../helpers/app.js";
-import { createTestDatabase, type TestDatabase } from "../helpers/db.js";
-import { deleteKeysWithPrefix, randomPrefix } from "../helpers/redis.js";
+import { createCallGenerator, receiptsForCall, type Simulator } from "../../src/simulator/index.js";
+import type { TestApp } from "../helpers/app.js";
+import type { TestDatabase } from "../helpers/db.js";
+import { pushReceipts } from "../helpers/push.js";
+import { startReconcilingDaemon, type ReconcilingDaemon } from "../helpers/reconcile.js";
 import { waitFor } from "../helpers/waitFor.js";
 
 let db: TestDatabase;
 let sim: Simulator;
 let t: TestApp;
-const prefix = randomPrefix();
+let daemon: ReconcilingDaemon | undefined;
 const gen = createCallGenerator({ seed: 24, startTime: Date.now() - 20 * 60_000 });
-
-async function push(url: string, receipts: readonly Receipt[]): Promise<void> {
-  for (const [type, bodies] of groupByType(receipts)) {
-    for (let i = 0; i < bodies.length; i += 100) {
-      const res = await fetch(`${url}/push/${type}`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify(bodies.slice(i, i + 100)),
-      });
-      expect(res.status).toBe(200);
-    }
-  }
-}
 
 async function statuses(ids: readonly string[]) {
   const { rows } = await db.pool.query<{
@@ -57,29 +38,14 @@ async function statuses(ids: readonly string[]) {
 }
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  sim = await startSimulator({ detailLagMs: 0, detailQps: 100 });
-  sim.control.setKindsWithoutDetail(["robot"]);
-  t = await startTestApp({
-    databaseUrl: db.url,
-    prefix,
-    env: {
-      ALIBABA_CLOUD_ACCESS_KEY_ID: sim.credentials.accessKeyId,
-      ALIBABA_CLOUD_ACCESS_KEY_SECRET: sim.credentials.accessKeySecret,
-      VMS_API_ENDPOINT: sim.url,
-      VMS_RECONCILE: "on",
-      VMS_RECONCILE_DELAY_SECONDS: "0",
-      VMS_RECONCILE_QPS: "100",
-      VMS_RECONCILE_GIVE_UP_HOURS: "1",
-    },
+  daemon = await startReconcilingDaemon({
+    simulator: { detailLagMs: 0, detailQps: 100 },
+    env: { VMS_RECONCILE_QPS: "100" },
   });
+  ({ db, sim, t } = daemon);
+  sim.control.setKindsWithoutDetail(["robot"]);
 });
-afterAll(async () => {
-  await t?.stop();
-  await sim?.close();
-  await db?.drop();
-  await deleteKeysWithPrefix(prefix);
-});
+afterAll(() => daemon?.stop());
 
 const MESSAGE = "QueryCallDetailByCallId never has details for this kind of call";
 
@@ -89,7 +55,7 @@ describe("a kind of call whose details never come", () => {
     const robots = gen.generate(60, ["robot"]);
     const all = [...others, ...robots];
     sim.control.loadCalls(all);
-    await push(t.url, all.flatMap(receiptsForCall));
+    await pushReceipts(t.url, all.flatMap(receiptsForCall));
 
     const sample = robots.filter((c) => inSample(c.callId)).map((c) => c.callId);
     const rest = robots.filter((c) => !inSample(c.callId)).map((c) => c.callId);
@@ -132,7 +98,7 @@ describe("a kind of call whose details never come", () => {
     const laterSample = later.filter((c) => inSample(c.callId)).slice(0, 8);
     const laterRest = later.filter((c) => !inSample(c.callId)).slice(0, 20);
     sim.control.loadCalls([...laterSample, ...laterRest]);
-    await push(t.url, laterSample.flatMap(receiptsForCall));
+    await pushReceipts(t.url, laterSample.flatMap(receiptsForCall));
     await waitFor(
       async () =>
         [...(await statuses(laterSample.map((c) => c.callId))).values()].filter(
@@ -140,7 +106,7 @@ describe("a kind of call whose details never come", () => {
         ).length === laterSample.length,
       { timeoutMs: 30_000, what: "the sample found" },
     );
-    await push(t.url, laterRest.flatMap(receiptsForCall));
+    await pushReceipts(t.url, laterRest.flatMap(receiptsForCall));
     await waitFor(
       async () =>
         [...(await statuses(laterRest.map((c) => c.callId))).values()].filter(

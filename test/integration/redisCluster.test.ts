@@ -20,13 +20,14 @@ import {
   createCallGenerator,
   receiptsForCall,
   startSimulator,
-  groupByType,
   type Simulator,
 } from "../../src/simulator/index.js";
 import { startTestApp, type TestApp } from "../helpers/app.js";
 import { runCli } from "../helpers/cli.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/db.js";
 import { randomPrefix } from "../helpers/redis.js";
+import { pushReceipts } from "../helpers/push.js";
+import { reconcileEnv } from "../helpers/reconcile.js";
 import { waitFor } from "../helpers/waitFor.js";
 
 const run = promisify(execFile);
@@ -148,15 +149,7 @@ describe.skipIf(!redisServerAvailable)("the daemon on a 3-master Redis Cluster",
       databaseUrl: db.url,
       prefix,
       redisUrl: cluster.url,
-      env: {
-        ALIBABA_CLOUD_ACCESS_KEY_ID: sim.credentials.accessKeyId,
-        ALIBABA_CLOUD_ACCESS_KEY_SECRET: sim.credentials.accessKeySecret,
-        VMS_API_ENDPOINT: sim.url,
-        VMS_RECONCILE: "on",
-        VMS_RECONCILE_DELAY_SECONDS: "0",
-        VMS_RECONCILE_GIVE_UP_HOURS: "1",
-        LOG_LEVEL: "warn",
-      },
+      env: reconcileEnv(sim, { LOG_LEVEL: "warn" }),
     });
   }, 60_000);
   afterAll(async () => {
@@ -171,14 +164,7 @@ describe.skipIf(!redisServerAvailable)("the daemon on a 3-master Redis Cluster",
     const calls = gen.generate(40, ["voice", "verification", "ivr", "robot"]);
     sim.control.loadCalls(calls);
     const receipts = calls.flatMap(receiptsForCall);
-    for (const [type, bodies] of groupByType(receipts)) {
-      const res = await fetch(`${t!.url}/push/${type}`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify(bodies),
-      });
-      expect(res.status).toBe(200);
-    }
+    await pushReceipts(t!.url, receipts);
     const ids = calls.map((c) => c.callId);
     await waitFor(
       async () => {

@@ -25,6 +25,7 @@ import { receiptsForCall, startSimulator, type Simulator } from "../../../src/si
 import { startTestApp, type TestApp } from "../../helpers/app.js";
 import { createTestDatabase, type TestDatabase } from "../../helpers/db.js";
 import { deleteKeysWithPrefix, randomPrefix } from "../../helpers/redis.js";
+import { reconcileEnv } from "../../helpers/reconcile.js";
 import { waitFor } from "../../helpers/waitFor.js";
 import {
   newSecret,
@@ -64,13 +65,7 @@ beforeAll(async () => {
     prefix,
     env: {
       VMS_ADMIN_TOKEN: ADMIN_TOKEN,
-      ALIBABA_CLOUD_ACCESS_KEY_ID: sim.credentials.accessKeyId,
-      ALIBABA_CLOUD_ACCESS_KEY_SECRET: sim.credentials.accessKeySecret,
-      VMS_API_ENDPOINT: sim.url,
-      VMS_RECONCILE: "on",
-      VMS_RECONCILE_DELAY_SECONDS: "0",
-      VMS_RECONCILE_QPS: "50",
-      VMS_RECONCILE_GIVE_UP_HOURS: "1",
+      ...reconcileEnv(sim, { VMS_RECONCILE_QPS: "50" }),
       // Recordings downloaded from the local recording host into a directory of this test.
       VMS_RECORDINGS_STORE: `file://${storeDir}`,
       VMS_RECORDINGS_HOSTS: "127.0.0.1",

@@ -13,13 +13,12 @@ import type pg from "pg";
 import {
   createCallGenerator,
   generateDialogue,
-  groupByType,
   playSmartCall,
   receiptsForCall,
-  type Receipt,
   type SimCall,
   type Simulator,
 } from "../../../src/simulator/index.js";
+import { pushReceipts } from "../../helpers/push.js";
 import { waitFor } from "../../helpers/waitFor.js";
 
 /** A 0.1 s silent 8 kHz mono PCM WAV. */
@@ -53,21 +52,6 @@ export async function startRecordingHost(): Promise<{ url: string; server: Serve
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
-}
-
-export async function push(url: string, receipts: readonly Receipt[]): Promise<void> {
-  for (const [type, bodies] of groupByType(receipts)) {
-    for (let i = 0; i < bodies.length; i += 100) {
-      const res = await fetch(`${url}/push/${type}`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify(bodies.slice(i, i + 100)),
-      });
-      if (res.status !== 200) {
-        throw new Error(`push ${type}: ${res.status} ${await res.text()}`);
-      }
-    }
-  }
 }
 
 export interface Seeded {
@@ -114,7 +98,7 @@ export async function seed(opts: {
     throw new Error("seed 22 has no call with events, a recording and a discrepancy");
   }
   opts.sim.control.loadCalls(calls);
-  await push(opts.appUrl, calls.flatMap(receiptsForCall));
+  await pushReceipts(opts.appUrl, calls.flatMap(receiptsForCall));
   const rejectedReason = await pushOneInvalid(opts.appUrl, opts.pool);
   // A conversation on the featured call, answered by the daemon's default action.
   const play = await playSmartCall({
