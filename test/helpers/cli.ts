@@ -4,6 +4,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
+import { inject } from "vitest";
+
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
 export interface CliResult {
@@ -16,6 +18,23 @@ export interface CliResult {
 /** A clean environment: only what the test passes, plus PATH/HOME, never the developer's own settings. */
 export function cliEnv(env: Record<string, string>): NodeJS.ProcessEnv {
   return { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: "info", ...env };
+}
+
+/**
+ * What a command or daemon process of a test needs to share its state: the test's database,
+ * the suite's Redis and the test's BullMQ prefix; `more` adds to or overrides them.
+ */
+export function processEnv(
+  databaseUrl: string,
+  prefix: string,
+  more: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: inject("redisUrl"),
+    VMS_QUEUE_PREFIX: prefix,
+    ...more,
+  };
 }
 
 export function spawnCli(args: string[], env: Record<string, string>): ChildProcess {

@@ -1,12 +1,17 @@
 /**
- * The outbox (`events`) as the delivery tests drive it: events emitted in one transaction as a
- * store does, recording events made up for calls of their own, and the per-call order check.
+ * The outbox (`events`) as the delivery tests drive it: a delivering worker over a test database,
+ * events emitted in one transaction as a store does, recording events made up for calls of
+ * their own, and the per-call order check.
  */
 import type pg from "pg";
 import { expect } from "vitest";
 
 import { recordingEvent, type NewEvent } from "../../src/domain/outcomeEvents.js";
 import { emitEvents } from "../../src/store/events/emit.js";
+import { startTestApp, type TestApp } from "./app.js";
+import { createTestDatabase, type TestDatabase } from "./db.js";
+import { deleteKeysWithPrefix, randomPrefix } from "./redis.js";
+import { newSecret, startWebhookReceiver, type WebhookReceiver } from "./webhookReceiver.js";
 
 /** Emits in one transaction, as a store does; answers the transaction's time (`now()`). */
 export async function emitCommitted(pool: pg.Pool, list: NewEvent[]): Promise<Date> {
@@ -52,5 +57,54 @@ export function expectInCallOrder(receivedIds: readonly string[], list: NewEvent
   for (const callId of new Set(list.map((e) => e.callId))) {
     const emitted = list.filter((e) => e.callId === callId).map((e) => e.id);
     expect(firstSeen.filter((id) => emitted.includes(id))).toEqual(emitted);
+  }
+}
+
+export interface DeliveryWorker {
+  db: TestDatabase;
+  receiver: WebhookReceiver;
+  app: TestApp;
+  /** The worker's environment as a one-shot command would get it (database, webhook settings). */
+  env: Record<string, string>;
+  /** Stops the worker and the receiver, drops the database, removes the prefix's keys. */
+  stop(): Promise<void>;
+}
+
+/**
+ * A worker process's delivery (in-process, `role: worker`) over a test database, sending to a
+ * real receiver that verifies every signature; it polls the outbox every 100 ms.
+ */
+export async function startDeliveryWorker(more: Record<string, string>): Promise<DeliveryWorker> {
+  const prefix = randomPrefix();
+  const secret = newSecret();
+  let db: TestDatabase | undefined;
+  let receiver: WebhookReceiver | undefined;
+  let app: TestApp | undefined;
+  const stop = async () => {
+    await app?.stop();
+    await receiver?.close();
+    await db?.drop();
+    await deleteKeysWithPrefix(prefix);
+  };
+  try {
+    db = await createTestDatabase();
+    receiver = await startWebhookReceiver(secret);
+    const env = {
+      DATABASE_URL: db.url,
+      VMS_WEBHOOK_URLS: receiver.url,
+      VMS_WEBHOOK_SECRET: secret,
+      ...more,
+    };
+    app = await startTestApp({
+      databaseUrl: db.url,
+      prefix,
+      role: "worker",
+      env,
+      delivery: { pollMs: 100, statsMs: 200 },
+    });
+    return { db, receiver, app, env, stop };
+  } catch (err) {
+    await stop();
+    throw err;
   }
 }

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { inject } from "vitest";
 
-import { spawnCli } from "../helpers/cli.js";
+import { processEnv, spawnCli } from "../helpers/cli.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/db.js";
 import { deleteKeysWithPrefix, randomPrefix } from "../helpers/redis.js";
 import { waitFor } from "../helpers/waitFor.js";
@@ -25,16 +24,16 @@ describe("voice-receipts run", () => {
     await db.pool.query(
       "drop schema public cascade; create schema public; drop schema if exists drizzle cascade",
     );
-    const child = spawnCli(["run"], {
-      DATABASE_URL: db.url,
-      REDIS_URL: inject("redisUrl"),
-      VMS_QUEUE_PREFIX: prefix,
-      VMS_PUSH_HOST: "127.0.0.1",
-      VMS_PUSH_PORT: "0",
-      ALIBABA_CLOUD_ACCESS_KEY_ID: "LTAItestkey",
-      ALIBABA_CLOUD_ACCESS_KEY_SECRET: SECRET,
-      VMS_PUSH_TOKEN: PUSH_TOKEN,
-    });
+    const child = spawnCli(
+      ["run"],
+      processEnv(db.url, prefix, {
+        VMS_PUSH_HOST: "127.0.0.1",
+        VMS_PUSH_PORT: "0",
+        ALIBABA_CLOUD_ACCESS_KEY_ID: "LTAItestkey",
+        ALIBABA_CLOUD_ACCESS_KEY_SECRET: SECRET,
+        VMS_PUSH_TOKEN: PUSH_TOKEN,
+      }),
+    );
     let out = "";
     child.stdout?.on("data", (d: Buffer) => (out += d.toString()));
     child.stderr?.on("data", (d: Buffer) => (out += d.toString()));

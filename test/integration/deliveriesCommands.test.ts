@@ -8,50 +8,33 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { listCommand, replayCommand, resumeCommand } from "../../src/cli/deliveries.js";
 import type { NewEvent } from "../../src/domain/outcomeEvents.js";
-import { startTestApp, type TestApp } from "../helpers/app.js";
-import { createTestDatabase, type TestDatabase } from "../helpers/db.js";
-import { emitCommitted, recordingEvents } from "../helpers/outbox.js";
-import { deleteKeysWithPrefix, randomPrefix } from "../helpers/redis.js";
-import { waitFor } from "../helpers/waitFor.js";
+import type { TestApp } from "../helpers/app.js";
+import type { TestDatabase } from "../helpers/db.js";
 import {
-  newSecret,
-  startWebhookReceiver,
-  type WebhookReceiver,
-} from "../helpers/webhookReceiver.js";
+  emitCommitted,
+  recordingEvents,
+  startDeliveryWorker,
+  type DeliveryWorker,
+} from "../helpers/outbox.js";
+import { waitFor } from "../helpers/waitFor.js";
+import type { WebhookReceiver } from "../helpers/webhookReceiver.js";
 
 let db: TestDatabase;
 let app: TestApp;
 let receiver: WebhookReceiver;
-const prefix = randomPrefix();
-const secret = newSecret();
 let env: Record<string, string>;
+let worker: DeliveryWorker | undefined;
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  receiver = await startWebhookReceiver(secret);
-  env = {
-    DATABASE_URL: db.url,
-    VMS_WEBHOOK_URLS: receiver.url,
-    VMS_WEBHOOK_SECRET: secret,
+  worker = await startDeliveryWorker({
     VMS_WEBHOOK_TIMEOUT_MS: "500",
     // Many quick attempts: the endpoint is paused (after 1 s of failures) long before "dead".
     VMS_WEBHOOK_RETRY_SCHEDULE: ["0s", ...Array.from({ length: 40 }, () => "300ms")].join(","),
     VMS_WEBHOOK_PAUSE_AFTER: "1s",
-  };
-  app = await startTestApp({
-    databaseUrl: db.url,
-    prefix,
-    role: "worker",
-    env,
-    delivery: { pollMs: 100, statsMs: 200 },
   });
+  ({ db, app, receiver, env } = worker);
 });
-afterAll(async () => {
-  await app?.stop();
-  await receiver?.close();
-  await db?.drop();
-  await deleteKeysWithPrefix(prefix);
-});
+afterAll(() => worker?.stop());
 
 const newEvents = recordingEvents("910000000000");
 /** `count` events, each of a new call. */

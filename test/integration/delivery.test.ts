@@ -10,47 +10,31 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 
 import type { NewEvent } from "../../src/domain/outcomeEvents.js";
 import { emitEvents } from "../../src/store/events/emit.js";
-import { startTestApp, type TestApp } from "../helpers/app.js";
-import { createTestDatabase, type TestDatabase } from "../helpers/db.js";
-import { emitCommitted, expectInCallOrder, recordingEvents } from "../helpers/outbox.js";
-import { deleteKeysWithPrefix, randomPrefix } from "../helpers/redis.js";
-import { waitFor } from "../helpers/waitFor.js";
+import type { TestDatabase } from "../helpers/db.js";
 import {
-  newSecret,
-  startWebhookReceiver,
-  type WebhookReceiver,
-} from "../helpers/webhookReceiver.js";
+  emitCommitted,
+  expectInCallOrder,
+  recordingEvents,
+  startDeliveryWorker,
+  type DeliveryWorker,
+} from "../helpers/outbox.js";
+import { waitFor } from "../helpers/waitFor.js";
+import type { WebhookReceiver } from "../helpers/webhookReceiver.js";
 
 let db: TestDatabase;
-let app: TestApp;
 let receiver: WebhookReceiver;
-const prefix = randomPrefix();
-const secret = newSecret();
+let worker: DeliveryWorker | undefined;
 // Two quick retries, then a tail long enough for a test to heal the receiver before "dead".
 const SCHEDULE = ["0s", "200ms", "200ms", "1s", "2s", "3s"];
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  receiver = await startWebhookReceiver(secret);
-  app = await startTestApp({
-    databaseUrl: db.url,
-    prefix,
-    role: "worker",
-    env: {
-      VMS_WEBHOOK_URLS: receiver.url,
-      VMS_WEBHOOK_SECRET: secret,
-      VMS_WEBHOOK_TIMEOUT_MS: "500",
-      VMS_WEBHOOK_RETRY_SCHEDULE: SCHEDULE.join(","),
-    },
-    delivery: { pollMs: 100, statsMs: 200 },
+  worker = await startDeliveryWorker({
+    VMS_WEBHOOK_TIMEOUT_MS: "500",
+    VMS_WEBHOOK_RETRY_SCHEDULE: SCHEDULE.join(","),
   });
+  ({ db, receiver } = worker);
 });
-afterAll(async () => {
-  await app?.stop();
-  await receiver?.close();
-  await db?.drop();
-  await deleteKeysWithPrefix(prefix);
-});
+afterAll(() => worker?.stop());
 beforeEach(async () => {
   await receiver.setMode("ok");
 });

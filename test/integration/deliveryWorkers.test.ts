@@ -4,9 +4,10 @@
  * its deliveries (an event it had sent but not recorded is sent again, with the same
  * webhook-id and payload). Signatures verified with standardwebhooks by a real receiver.
  */
-import { afterAll, beforeAll, describe, expect, it, inject } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import type { NewEvent } from "../../src/domain/outcomeEvents.js";
+import { processEnv } from "../helpers/cli.js";
 import { killHard, spawnDaemon, type DaemonProcess } from "../helpers/daemons.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/db.js";
 import { emitCommitted, expectInCallOrder, recordingEvents } from "../helpers/outbox.js";
@@ -36,16 +37,16 @@ afterAll(async () => {
 });
 
 async function worker(): Promise<DaemonProcess> {
-  const p = await spawnDaemon("worker", {
-    DATABASE_URL: db.url,
-    REDIS_URL: inject("redisUrl"),
-    VMS_QUEUE_PREFIX: prefix,
-    VMS_WEBHOOK_URLS: receiver.url,
-    VMS_WEBHOOK_SECRET: secret,
-    VMS_WEBHOOK_TIMEOUT_MS: "3000",
-    VMS_WEBHOOK_RETRY_SCHEDULE: "0s,500ms,500ms,1s,1s,2s,5s,10s",
-    VMS_WEBHOOK_CONCURRENCY: "4",
-  });
+  const p = await spawnDaemon(
+    "worker",
+    processEnv(db.url, prefix, {
+      VMS_WEBHOOK_URLS: receiver.url,
+      VMS_WEBHOOK_SECRET: secret,
+      VMS_WEBHOOK_TIMEOUT_MS: "3000",
+      VMS_WEBHOOK_RETRY_SCHEDULE: "0s,500ms,500ms,1s,1s,2s,5s,10s",
+      VMS_WEBHOOK_CONCURRENCY: "4",
+    }),
+  );
   procs.push(p);
   return p;
 }

@@ -10,7 +10,7 @@ import { decodeMnsBody } from "../../src/domain/envelope.js";
 import { normalizeReceipt } from "../../src/domain/receipt.js";
 import type { Simulator } from "../../src/simulator/index.js";
 import { startTestApp, type TestApp } from "../helpers/app.js";
-import { spawnCli } from "../helpers/cli.js";
+import { processEnv, spawnCli } from "../helpers/cli.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/db.js";
 import {
   MNS_QUEUES,
@@ -51,14 +51,14 @@ afterAll(async () => {
 });
 
 function daemon(extra: Record<string, string> = {}) {
-  const child = spawnCli(["run"], {
-    DATABASE_URL: db.url,
-    REDIS_URL: inject("redisUrl"),
-    VMS_QUEUE_PREFIX: prefix,
-    VMS_PUSH_HOST: "127.0.0.1",
-    VMS_PUSH_PORT: "0",
-    ...mnsEnv(sim, extra),
-  });
+  const child = spawnCli(
+    ["run"],
+    processEnv(db.url, prefix, {
+      VMS_PUSH_HOST: "127.0.0.1",
+      VMS_PUSH_PORT: "0",
+      ...mnsEnv(sim, extra),
+    }),
+  );
   let out = "";
   child.stdout?.on("data", (d: Buffer) => (out += d.toString()));
   child.stderr?.on("data", (d: Buffer) => (out += d.toString()));

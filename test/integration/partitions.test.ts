@@ -33,7 +33,7 @@ import {
 } from "../../src/store/partitions.js";
 import { insertReceipts } from "../../src/store/receipts/insert.js";
 import { startTestApp, type TestApp } from "../helpers/app.js";
-import { runCli } from "../helpers/cli.js";
+import { processEnv, runCli } from "../helpers/cli.js";
 import { createTestDatabase, databaseUrlFor, type TestDatabase } from "../helpers/db.js";
 import { deleteKeysWithPrefix, randomPrefix } from "../helpers/redis.js";
 import { waitFor } from "../helpers/waitFor.js";
@@ -42,12 +42,7 @@ let db: TestDatabase;
 let app: TestApp;
 let dir: string;
 const prefix = randomPrefix();
-const env = () => ({
-  DATABASE_URL: db.url,
-  REDIS_URL: inject("redisUrl"),
-  VMS_QUEUE_PREFIX: prefix,
-  LOG_LEVEL: "warn",
-});
+const env = () => processEnv(db.url, prefix, { LOG_LEVEL: "warn" });
 
 beforeAll(async () => {
   db = await createTestDatabase();

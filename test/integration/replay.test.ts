@@ -10,7 +10,6 @@ import { Writable } from "node:stream";
 import { constants, gunzipSync, gzipSync } from "node:zlib";
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { inject } from "vitest";
 
 import { replayCommand } from "../../src/cli/replay.js";
 import { normalizeReceipt } from "../../src/domain/receipt.js";
@@ -19,19 +18,14 @@ import { createCallGenerator } from "../../src/simulator/calls.js";
 import { receiptsForCall, type Receipt as SimReceipt } from "../../src/simulator/receipts.js";
 import { CALLS, flipNumericTypes, receiptsByType, type Receipt } from "../fixtures/corpus.js";
 import { startTestApp } from "../helpers/app.js";
-import { runCli } from "../helpers/cli.js";
+import { processEnv, runCli } from "../helpers/cli.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/db.js";
 import { deleteKeysWithPrefix, randomPrefix } from "../helpers/redis.js";
 
 let db: TestDatabase;
 let dir: string;
 const prefix = randomPrefix();
-const env = () => ({
-  DATABASE_URL: db.url,
-  REDIS_URL: inject("redisUrl"),
-  VMS_QUEUE_PREFIX: prefix,
-  LOG_LEVEL: "warn",
-});
+const env = () => processEnv(db.url, prefix, { LOG_LEVEL: "warn" });
 
 const base64 = (v: unknown) => Buffer.from(JSON.stringify(v), "utf8").toString("base64");
 const mnsMessage = (id: string, body: unknown) => ({

@@ -7,21 +7,17 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { startTestApp, type TestApp } from "../helpers/app.js";
-import { runCli } from "../helpers/cli.js";
+import { processEnv, runCli } from "../helpers/cli.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/db.js";
 import { deleteKeysWithPrefix, randomPrefix } from "../helpers/redis.js";
 
 let db: TestDatabase;
 let dir: string;
 const prefix = randomPrefix();
-const env = () => ({
-  DATABASE_URL: db.url,
-  REDIS_URL: inject("redisUrl"),
-  VMS_QUEUE_PREFIX: prefix,
-});
+const env = () => processEnv(db.url, prefix);
 
 function receipt(n: number) {
   return {
