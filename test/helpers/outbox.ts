@@ -10,6 +10,7 @@ import { recordingEvent, type NewEvent } from "../../src/domain/outcomeEvents.js
 import { emitEvents } from "../../src/store/events/emit.js";
 import { startTestApp, type TestApp } from "./app.js";
 import { createTestDatabase, type TestDatabase } from "./db.js";
+import { openInOrder } from "./openInOrder.js";
 import { deleteKeysWithPrefix, randomPrefix } from "./redis.js";
 import { newSecret, startWebhookReceiver, type WebhookReceiver } from "./webhookReceiver.js";
 
@@ -74,37 +75,28 @@ export interface DeliveryWorker {
  * A worker process's delivery (in-process, `role: worker`) over a test database, sending to a
  * real receiver that verifies every signature; it polls the outbox every 100 ms.
  */
-export async function startDeliveryWorker(more: Record<string, string>): Promise<DeliveryWorker> {
-  const prefix = randomPrefix();
-  const secret = newSecret();
-  let db: TestDatabase | undefined;
-  let receiver: WebhookReceiver | undefined;
-  let app: TestApp | undefined;
-  const stop = async () => {
-    await app?.stop();
-    await receiver?.close();
-    await db?.drop();
-    await deleteKeysWithPrefix(prefix);
-  };
-  try {
-    db = await createTestDatabase();
-    receiver = await startWebhookReceiver(secret);
+export function startDeliveryWorker(more: Record<string, string>): Promise<DeliveryWorker> {
+  return openInOrder(async (later) => {
+    const prefix = later(randomPrefix(), deleteKeysWithPrefix);
+    const db = later(await createTestDatabase(), (d) => d.drop());
+    const secret = newSecret();
+    const receiver = later(await startWebhookReceiver(secret), (r) => r.close());
     const env = {
       DATABASE_URL: db.url,
       VMS_WEBHOOK_URLS: receiver.url,
       VMS_WEBHOOK_SECRET: secret,
       ...more,
     };
-    app = await startTestApp({
-      databaseUrl: db.url,
-      prefix,
-      role: "worker",
-      env,
-      delivery: { pollMs: 100, statsMs: 200 },
-    });
-    return { db, receiver, app, env, stop };
-  } catch (err) {
-    await stop();
-    throw err;
-  }
+    const app = later(
+      await startTestApp({
+        databaseUrl: db.url,
+        prefix,
+        role: "worker",
+        env,
+        delivery: { pollMs: 100, statsMs: 200 },
+      }),
+      (a) => a.stop(),
+    );
+    return { db, receiver, app, env };
+  });
 }

@@ -10,6 +10,7 @@ import {
 } from "../../src/simulator/index.js";
 import { startTestApp, type TestApp } from "./app.js";
 import { createTestDatabase, type TestDatabase } from "./db.js";
+import { openInOrder } from "./openInOrder.js";
 import { deleteKeysWithPrefix, randomPrefix } from "./redis.js";
 
 /**
@@ -40,34 +41,25 @@ export interface ReconcilingDaemon {
   stop(): Promise<void>;
 }
 
-export async function startReconcilingDaemon(opts: {
+export function startReconcilingDaemon(opts: {
   simulator: SimulatorOptions;
   /** Added to (or overriding) reconcileEnv's. */
   env?: Record<string, string>;
   delivery?: Parameters<typeof startTestApp>[0]["delivery"];
 }): Promise<ReconcilingDaemon> {
-  const prefix = randomPrefix();
-  let db: TestDatabase | undefined;
-  let sim: Simulator | undefined;
-  let t: TestApp | undefined;
-  const stop = async () => {
-    await t?.stop();
-    await sim?.close();
-    await db?.drop();
-    await deleteKeysWithPrefix(prefix);
-  };
-  try {
-    db = await createTestDatabase();
-    sim = await startSimulator(opts.simulator);
-    t = await startTestApp({
-      databaseUrl: db.url,
-      prefix,
-      env: reconcileEnv(sim, opts.env),
-      ...(opts.delivery ? { delivery: opts.delivery } : {}),
-    });
-    return { db, sim, t, stop };
-  } catch (err) {
-    await stop();
-    throw err;
-  }
+  return openInOrder(async (later) => {
+    const prefix = later(randomPrefix(), deleteKeysWithPrefix);
+    const db = later(await createTestDatabase(), (d) => d.drop());
+    const sim = later(await startSimulator(opts.simulator), (s) => s.close());
+    const t = later(
+      await startTestApp({
+        databaseUrl: db.url,
+        prefix,
+        env: reconcileEnv(sim, opts.env),
+        ...(opts.delivery ? { delivery: opts.delivery } : {}),
+      }),
+      (a) => a.stop(),
+    );
+    return { db, sim, t };
+  });
 }
