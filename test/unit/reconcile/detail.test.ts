@@ -11,6 +11,7 @@ import {
 } from "../../../src/reconcile/detail.js";
 import { buildReconciledWrite, reportValues } from "../../../src/reconcile/reconcileCall.js";
 import type { CallSnapshot } from "../../../src/store/calls/reads.js";
+import { callSnapshot } from "../../helpers/callSnapshot.js";
 
 const bj = (s: string) => new Date(`${s.replace(" ", "T")}+08:00`);
 
@@ -160,10 +161,7 @@ describe("discrepancies", () => {
 });
 
 describe("buildReconciledWrite", () => {
-  const call: CallSnapshot = {
-    callId: "116012854210^104753038210",
-    direction: "outbound",
-    outId: "order-1",
+  const call = callSnapshot({
     caller: "057112345678",
     callee: "13800000000",
     statusCode: "200001",
@@ -171,21 +169,12 @@ describe("buildReconciledWrite", () => {
     durationSeconds: 29,
     hangupDirection: "user",
     originateTime: bj("2026-11-25 10:00:01"),
-    ringTime: null,
     startTime: bj("2026-11-25 10:00:10"),
     endTime: bj("2026-11-25 10:00:39"),
-    lastEventTime: null,
     createdAt: bj("2026-11-25 10:00:50"),
-    reconcileStatus: "pending",
-    reconcileAttempts: 0,
-    hasReport: true,
-    prodId: null,
-    detail: null,
-    discrepancies: null,
     version: "1795000000000000",
-    changed: false,
     dueInMs: 0,
-  };
+  });
 
   it("compares a pending call's receipt values with the detail", () => {
     const w = buildReconciledWrite(call, DETAIL, "11000000300006", 1, undefined);

@@ -10,38 +10,7 @@ import type { DetailQuery } from "../../../src/reconcile/detailApi.js";
 import { createCallReconciler } from "../../../src/reconcile/reconcileCall.js";
 import type { CallSnapshot } from "../../../src/store/calls/reads.js";
 import type { ReconcileWrite } from "../../../src/store/calls/reconcileWrites.js";
-
-const ended = new Date(Date.now() - 10 * 60_000);
-
-function snapshot(over: Partial<CallSnapshot>): CallSnapshot {
-  return {
-    callId: "116012854210^104753038210",
-    direction: "outbound",
-    outId: "order-1",
-    caller: null,
-    callee: null,
-    statusCode: "200000",
-    statusMsg: null,
-    durationSeconds: 12,
-    hangupDirection: null,
-    originateTime: ended,
-    ringTime: null,
-    startTime: ended,
-    endTime: ended,
-    lastEventTime: null,
-    createdAt: ended,
-    reconcileStatus: "pending",
-    reconcileAttempts: 0,
-    hasReport: true,
-    prodId: null,
-    detail: null,
-    discrepancies: null,
-    version: "1",
-    changed: false,
-    dueInMs: -1,
-    ...over,
-  };
-}
+import { callSnapshot } from "../../helpers/callSnapshot.js";
 
 function harness(policy: ReconcilePolicy, call: CallSnapshot) {
   const writes: ReconcileWrite[] = [];
@@ -82,7 +51,7 @@ function harness(policy: ReconcilePolicy, call: CallSnapshot) {
 
 describe("reconcileCall under a policy", () => {
   it("skips a call with a successful VoiceReport under incomplete, before any query", async () => {
-    const h = harness({ kind: "incomplete" }, snapshot({}));
+    const h = harness({ kind: "incomplete" }, callSnapshot({}));
     expect(await h.run()).toEqual({ kind: "done", result: "policy_skipped" });
     expect(h.queries).toEqual([]);
     expect(h.writes).toEqual([
@@ -91,27 +60,27 @@ describe("reconcileCall under a policy", () => {
   });
 
   it("queries a call without a VoiceReport under incomplete", async () => {
-    const h = harness({ kind: "incomplete" }, snapshot({ hasReport: false }));
+    const h = harness({ kind: "incomplete" }, callSnapshot({ hasReport: false }));
     expect(await h.run()).toMatchObject({ kind: "later", reason: "empty" });
     expect(h.queries).toHaveLength(1);
   });
 
   it("follows a call through once it has been queried, even if its VoiceReport came since", async () => {
-    const h = harness({ kind: "incomplete" }, snapshot({ reconcileAttempts: 1 }));
+    const h = harness({ kind: "incomplete" }, callSnapshot({ reconcileAttempts: 1 }));
     await h.run();
     expect(h.queries).toHaveLength(1);
     expect(h.writes.some((w) => w.kind === "skipped")).toBe(false);
   });
 
   it("lets an early job sleep without deciding: the policy speaks when the call is due", async () => {
-    const h = harness({ kind: "incomplete" }, snapshot({ dueInMs: 60_000 }));
+    const h = harness({ kind: "incomplete" }, callSnapshot({ dueInMs: 60_000 }));
     expect(await h.run()).toMatchObject({ kind: "later", reason: "early" });
     expect(h.writes).toEqual([]);
     expect(h.queries).toEqual([]);
   });
 
   it("records inbound as the reason for an inbound call, whatever the policy", async () => {
-    const h = harness({ kind: "all" }, snapshot({ direction: "inbound" }));
+    const h = harness({ kind: "all" }, callSnapshot({ direction: "inbound" }));
     expect(await h.run()).toEqual({ kind: "done", result: "skipped" });
     expect(h.writes).toEqual([
       { kind: "skipped", callId: "116012854210^104753038210", reason: "inbound" },
