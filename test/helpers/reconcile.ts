@@ -3,6 +3,8 @@
  * database, the simulator, and the daemon (all roles, in-process) with a BullMQ prefix of its
  * own, as the reconcile and outcome-event tests start them.
  */
+import type pg from "pg";
+
 import {
   startSimulator,
   type Simulator,
@@ -62,4 +64,17 @@ export function startReconcilingDaemon(opts: {
     );
     return { db, sim, t };
   });
+}
+
+/** Whether every call of `ids` has ended reconciliation in one of `states`. */
+export async function callsSettled(
+  pool: pg.Pool,
+  ids: readonly string[],
+  states: readonly string[] = ["reconciled", "skipped"],
+): Promise<boolean> {
+  const { rows } = await pool.query<{ n: number }>(
+    "select count(*)::int as n from calls where call_id = any($1) and reconcile_status = any($2)",
+    [ids, states],
+  );
+  return rows[0]?.n === ids.length;
 }

@@ -20,7 +20,11 @@ import { startTestApp, type TestApp } from "../helpers/app.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/db.js";
 import { pushReceipts } from "../helpers/push.js";
 import { deleteKeysWithPrefix, randomPrefix } from "../helpers/redis.js";
-import { startReconcilingDaemon, type ReconcilingDaemon } from "../helpers/reconcile.js";
+import {
+  callsSettled,
+  startReconcilingDaemon,
+  type ReconcilingDaemon,
+} from "../helpers/reconcile.js";
 import { waitFor } from "../helpers/waitFor.js";
 
 const HOUR = 3600_000;
@@ -54,13 +58,8 @@ async function row(callId: string) {
   return rows[0];
 }
 
-async function settled(ids: readonly string[], status = ["reconciled", "skipped"]) {
-  const { rows } = await db.pool.query<{ n: number }>(
-    "select count(*)::int as n from calls where call_id = any($1) and reconcile_status = any($2)",
-    [ids, status],
-  );
-  return rows[0]?.n === ids.length;
-}
+const settled = (ids: readonly string[], states?: readonly string[]) =>
+  callsSettled(db.pool, ids, states);
 
 const beijing = (s: string) => {
   const p = parseBeijingTime(s);

@@ -54,22 +54,29 @@ function maxInSlidingWindow(times: number[], windowMs: number): number {
   return max;
 }
 
-it("keeps two instances together under the limit in any sliding second, and keeps granting under load", async () => {
-  const LIMIT = 40;
-  const [a, b] = [limiter("load", LIMIT), limiter("load", LIMIT)];
+/** The time of every grant while `callers` callers of each limiter acquire in a loop for `ms`. */
+async function grantsUnderLoad(
+  limiters: SlidingWindowLimiter[],
+  callers: number,
+  ms: number,
+): Promise<{ granted: number[]; until: number }> {
   const granted: number[] = [];
-  const until = Date.now() + 3000;
-  const worker = async (l: SlidingWindowLimiter) => {
+  const until = Date.now() + ms;
+  const caller = async (l: SlidingWindowLimiter) => {
     while (Date.now() < until) {
       await l.acquire();
       granted.push(Date.now());
     }
   };
+  await Promise.all(limiters.flatMap((l) => Array.from({ length: callers }, () => caller(l))));
+  return { granted, until };
+}
+
+it("keeps two instances together under the limit in any sliding second, and keeps granting under load", async () => {
+  const LIMIT = 40;
+  const [a, b] = [limiter("load", LIMIT), limiter("load", LIMIT)];
   // 2 × 15 concurrent callers each: far more demand than the limit.
-  await Promise.all([
-    ...Array.from({ length: 15 }, () => worker(a!)),
-    ...Array.from({ length: 15 }, () => worker(b!)),
-  ]);
+  const { granted, until } = await grantsUnderLoad([a!, b!], 15, 3000);
   expect(maxInSlidingWindow(granted, 1000)).toBeLessThanOrEqual(LIMIT);
   // After the first window grants keep flowing at a rate of the limit's order: a bound loose
   // enough for a loaded CI machine, tight enough to catch a limiter that starves (one grant per
@@ -151,18 +158,7 @@ it("grants at most the lowered rate in any sliding second", async () => {
   await a!.throttled();
   await a!.throttled();
   await b!.throttled(); // 40 → 34 → 28.9 (below the cap one throttle is enough): 28 per window
-  const granted: number[] = [];
-  const until = Date.now() + 2500;
-  const worker = async (l: SlidingWindowLimiter) => {
-    while (Date.now() < until) {
-      await l.acquire();
-      granted.push(Date.now());
-    }
-  };
-  await Promise.all([
-    ...Array.from({ length: 10 }, () => worker(a!)),
-    ...Array.from({ length: 10 }, () => worker(b!)),
-  ]);
+  const { granted } = await grantsUnderLoad([a!, b!], 10, 2500);
   expect(a!.rate()).toBeCloseTo(28.9, 2);
   expect(maxInSlidingWindow(granted, 1000)).toBeLessThanOrEqual(28);
 });

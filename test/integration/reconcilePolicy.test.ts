@@ -28,7 +28,7 @@ import { startTestApp } from "../helpers/app.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/db.js";
 import { deleteKeysWithPrefix, randomPrefix } from "../helpers/redis.js";
 import { pushReceipts } from "../helpers/push.js";
-import { reconcileEnv } from "../helpers/reconcile.js";
+import { callsSettled, reconcileEnv } from "../helpers/reconcile.js";
 import { waitFor } from "../helpers/waitFor.js";
 
 let sim: Simulator;
@@ -106,17 +106,10 @@ async function runWithPolicy(policy: string) {
         .filter((r) => r.messageType !== "VoiceReport"),
     );
     const all = [...outbound, ...inbound].map((c) => c.callId);
-    await waitFor(
-      async () => {
-        const { rows } = await db.pool.query<{ n: number }>(
-          `select count(*)::int as n from calls
-            where call_id = any($1) and reconcile_status in ('reconciled', 'skipped')`,
-          [all],
-        );
-        return rows[0]?.n === all.length;
-      },
-      { timeoutMs: 30_000, what: `every call settled under ${policy}` },
-    );
+    await waitFor(() => callsSettled(db.pool, all), {
+      timeoutMs: 30_000,
+      what: `every call settled under ${policy}`,
+    });
     const { rows } = await db.pool.query<{ call_id: string } & Outcome>(
       `select call_id, reconcile_status as status, reconcile_skip_reason as reason from calls`,
     );

@@ -9,7 +9,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { inSample } from "../../src/reconcile/unsupportedKinds.js";
 import { findReport, runReport } from "../../src/report/reports.js";
-import { createCallGenerator, receiptsForCall, type Simulator } from "../../src/simulator/index.js";
+import {
+  createCallGenerator,
+  receiptsForCall,
+  type SimCall,
+  type Simulator,
+} from "../../src/simulator/index.js";
 import type { TestApp } from "../helpers/app.js";
 import type { TestDatabase } from "../helpers/db.js";
 import { pushReceipts } from "../helpers/push.js";
@@ -36,6 +41,12 @@ async function statuses(ids: readonly string[]) {
   );
   return new Map(rows.map((r) => [r.id, r]));
 }
+
+/** Whether every one of the calls is reconciled. */
+const allReconciled = (calls: readonly SimCall[]) => async () =>
+  [...(await statuses(calls.map((c) => c.callId))).values()].filter(
+    (r) => r.status === "reconciled",
+  ).length === calls.length;
 
 beforeAll(async () => {
   daemon = await startReconcilingDaemon({
@@ -99,20 +110,11 @@ describe("a kind of call whose details never come", () => {
     const laterRest = later.filter((c) => !inSample(c.callId)).slice(0, 20);
     sim.control.loadCalls([...laterSample, ...laterRest]);
     await pushReceipts(t.url, laterSample.flatMap(receiptsForCall));
-    await waitFor(
-      async () =>
-        [...(await statuses(laterSample.map((c) => c.callId))).values()].filter(
-          (r) => r.status === "reconciled",
-        ).length === laterSample.length,
-      { timeoutMs: 30_000, what: "the sample found" },
-    );
+    await waitFor(allReconciled(laterSample), { timeoutMs: 30_000, what: "the sample found" });
     await pushReceipts(t.url, laterRest.flatMap(receiptsForCall));
-    await waitFor(
-      async () =>
-        [...(await statuses(laterRest.map((c) => c.callId))).values()].filter(
-          (r) => r.status === "reconciled",
-        ).length === laterRest.length,
-      { timeoutMs: 30_000, what: "robot calls reconciled again" },
-    );
+    await waitFor(allReconciled(laterRest), {
+      timeoutMs: 30_000,
+      what: "robot calls reconciled again",
+    });
   });
 });

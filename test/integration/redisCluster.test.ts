@@ -27,7 +27,7 @@ import { runCli } from "../helpers/cli.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/db.js";
 import { randomPrefix } from "../helpers/redis.js";
 import { pushReceipts } from "../helpers/push.js";
-import { reconcileEnv } from "../helpers/reconcile.js";
+import { callsSettled, reconcileEnv } from "../helpers/reconcile.js";
 import { waitFor } from "../helpers/waitFor.js";
 
 const run = promisify(execFile);
@@ -166,17 +166,10 @@ describe.skipIf(!redisServerAvailable)("the daemon on a 3-master Redis Cluster",
     const receipts = calls.flatMap(receiptsForCall);
     await pushReceipts(t!.url, receipts);
     const ids = calls.map((c) => c.callId);
-    await waitFor(
-      async () => {
-        const { rows } = await db.pool.query<{ n: number }>(
-          `select count(*)::int as n from calls
-            where call_id = any($1) and reconcile_status = 'reconciled'`,
-          [ids],
-        );
-        return rows[0]?.n === ids.length;
-      },
-      { timeoutMs: 30_000, what: "every call persisted and reconciled" },
-    );
+    await waitFor(() => callsSettled(db.pool, ids, ["reconciled"]), {
+      timeoutMs: 30_000,
+      what: "every call persisted and reconciled",
+    });
     const { rows } = await db.pool.query<{ processed: number; total: number; events: number }>(
       `select (select count(*) from receipts where processed_at is not null)::int as processed,
               (select count(*) from receipts)::int as total,

@@ -23,6 +23,7 @@ import { MALFORMED } from "../../fixtures/corpus.js";
 import { startTestApp, type TestApp } from "../../helpers/app.js";
 import { createTestDatabase, type TestDatabase } from "../../helpers/db.js";
 import { distinctKeys, mnsEnv, queuesEmpty, startMnsSimulator } from "../../helpers/mnsSetup.js";
+import { callsSettled } from "../../helpers/reconcile.js";
 import { deleteKeysWithPrefix, randomPrefix } from "../../helpers/redis.js";
 import { waitFor } from "../../helpers/waitFor.js";
 import {
@@ -101,16 +102,10 @@ async function feed(): Promise<void> {
   await waitFor(() => stored(all), { timeoutMs: 30_000, what: "every receipt applied" });
   await waitFor(() => queuesEmpty(sim), { timeoutMs: 15_000, what: "every message deleted" });
   const ids = calls.map((c) => c.callId);
-  await waitFor(
-    async () => {
-      const { rows } = await db.pool.query<{ n: number }>(
-        "select count(*)::int as n from calls where call_id = any($1) and reconcile_status = 'reconciled'",
-        [ids],
-      );
-      return rows[0]?.n === ids.length;
-    },
-    { timeoutMs: 30_000, what: "every call reconciled" },
-  );
+  await waitFor(() => callsSettled(db.pool, ids, ["reconciled"]), {
+    timeoutMs: 30_000,
+    what: "every call reconciled",
+  });
   await waitFor(() => receiver.received.length > 0, { what: "an outcome event delivered" });
 }
 

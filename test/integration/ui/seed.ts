@@ -19,6 +19,7 @@ import {
   type Simulator,
 } from "../../../src/simulator/index.js";
 import { pushReceipts } from "../../helpers/push.js";
+import { callsSettled } from "../../helpers/reconcile.js";
 import { waitFor } from "../../helpers/waitFor.js";
 
 /** A 0.1 s silent 8 kHz mono PCM WAV. */
@@ -107,17 +108,10 @@ export async function seed(opts: {
     turns: generateDialogue({ seed: 3, middleTurns: 2 }),
   });
   const ids = calls.map((c) => c.callId);
-  await waitFor(
-    async () => {
-      const { rows } = await opts.pool.query<{ n: number }>(
-        `select count(*)::int as n from calls
-          where call_id = any($1) and reconcile_status in ('reconciled', 'skipped')`,
-        [ids],
-      );
-      return rows[0]?.n === ids.length;
-    },
-    { timeoutMs: 60_000, what: "every call settled" },
-  );
+  await waitFor(() => callsSettled(opts.pool, ids), {
+    timeoutMs: 60_000,
+    what: "every call settled",
+  });
   // Every receipt applied too (events and recordings are written by the same workers).
   await waitFor(
     async () => {
