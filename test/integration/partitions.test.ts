@@ -7,7 +7,6 @@
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Writable } from "node:stream";
 
 import { drizzle } from "drizzle-orm/node-postgres";
 import { migrate } from "drizzle-orm/node-postgres/migrator";
@@ -36,6 +35,7 @@ import { startTestApp, type TestApp } from "../helpers/app.js";
 import { processEnv, runCli } from "../helpers/cli.js";
 import { createTestDatabase, databaseUrlFor, type TestDatabase } from "../helpers/db.js";
 import { deleteKeysWithPrefix, randomPrefix } from "../helpers/redis.js";
+import { captureStream, discardStream } from "../helpers/streams.js";
 import { waitFor } from "../helpers/waitFor.js";
 
 let db: TestDatabase;
@@ -57,12 +57,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const sink = () =>
-  new Writable({
-    write(_c, _e, cb) {
-      cb();
-    },
-  }) as unknown as NodeJS.WriteStream;
+const sink = discardStream;
 
 async function push(type: string, items: unknown[]): Promise<void> {
   const res = await fetch(`${app.url}/push/${type}`, {
@@ -410,29 +405,26 @@ describe("prune", () => {
     const rejectedBefore = await count("rejected_receipts");
 
     // A dry run lists what would go and changes nothing.
-    let printed = "";
-    const stdout = new Writable({
-      write(c: Buffer, _e, cb) {
-        printed += c.toString();
-        cb();
-      },
-    });
+    const dry = captureStream();
     // now 2025-05-01 00:00 +08 minus 2 months = 2025-03-01 00:00 +08, the cutoff.
     const now = new Date("2025-05-01T00:00:00+08:00");
     await pruneCommand(
       { olderThan: parseRetention("2mo"), dryRun: true },
-      { env: env(), stdout, now },
+      { env: env(), stdout: dry.stream, now },
     );
-    expect(printed).toContain("would drop receipts_p2025_01 (receipts, 2025-01)");
-    expect(printed).toContain("would drop call_events_p2025_02 (call_events, 2025-02)");
-    expect(printed).toMatch(/kept receipts_p2024_12: 1 receipt\(s\) not applied yet/);
-    expect(printed).not.toContain("2025_03");
+    expect(dry.text()).toContain("would drop receipts_p2025_01 (receipts, 2025-01)");
+    expect(dry.text()).toContain("would drop call_events_p2025_02 (call_events, 2025-02)");
+    expect(dry.text()).toMatch(/kept receipts_p2024_12: 1 receipt\(s\) not applied yet/);
+    expect(dry.text()).not.toContain("2025_03");
     expect(await count("receipts_p2025_01")).toBe(6 + 3 + 3);
 
-    printed = "";
-    await pruneCommand({ olderThan: parseRetention("2mo") }, { env: env(), stdout, now });
-    expect(printed).toContain("dropped receipts_p2025_02 (receipts, 2025-02)");
-    expect(printed).toMatch(/kept receipts_p2024_12/);
+    const done = captureStream();
+    await pruneCommand(
+      { olderThan: parseRetention("2mo") },
+      { env: env(), stdout: done.stream, now },
+    );
+    expect(done.text()).toContain("dropped receipts_p2025_02 (receipts, 2025-02)");
+    expect(done.text()).toMatch(/kept receipts_p2024_12/);
 
     const existing = async (name: string) =>
       (await rows<{ r: string | null }>("select to_regclass($1)::text as r", [name]))[0]?.r;

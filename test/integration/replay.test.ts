@@ -6,7 +6,6 @@
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Writable } from "node:stream";
 import { constants, gunzipSync, gzipSync } from "node:zlib";
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -21,6 +20,7 @@ import { startTestApp } from "../helpers/app.js";
 import { processEnv, runCli } from "../helpers/cli.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/db.js";
 import { deleteKeysWithPrefix, randomPrefix } from "../helpers/redis.js";
+import { captureStream } from "../helpers/streams.js";
 
 let db: TestDatabase;
 let dir: string;
@@ -220,16 +220,7 @@ async function snapshot() {
   };
 }
 
-function captured() {
-  let text = "";
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      text += chunk.toString();
-      cb();
-    },
-  }) as unknown as NodeJS.WriteStream;
-  return { stream, text: () => text };
-}
+const captured = captureStream;
 
 beforeAll(async () => {
   db = await createTestDatabase();

@@ -6,7 +6,6 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Writable } from "node:stream";
 
 import stringWidth from "string-width";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
@@ -27,6 +26,7 @@ import type { Cell, Row } from "../../src/report/reports.js";
 import { CALLS, receiptsByType, type Receipt } from "../fixtures/corpus.js";
 import { runCli } from "../helpers/cli.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/db.js";
+import { captureStream } from "../helpers/streams.js";
 import { parseCsv } from "../unit/report/parseCsv.js";
 
 let db: TestDatabase;
@@ -516,16 +516,7 @@ const RECONCILED = {
 
 // ---------------------------------------------------------------------------------------------
 
-function sink() {
-  let out = "";
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      out += chunk.toString();
-      cb();
-    },
-  }) as unknown as NodeJS.WriteStream;
-  return { stream, text: () => out };
-}
+const sink = captureStream;
 
 async function report(
   name: string,

@@ -8,7 +8,6 @@
  * pictures are taken here (VR_UPDATE_SCREENSHOTS=1 writes them to docs/img, as the board test).
  */
 import type { Server } from "node:http";
-import { Writable } from "node:stream";
 import { createHash } from "node:crypto";
 import { mkdir, mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -32,6 +31,7 @@ import {
   startWebhookReceiver,
   type WebhookReceiver,
 } from "../../helpers/webhookReceiver.js";
+import { captureStream } from "../../helpers/streams.js";
 import { launchBrowser, type TestBrowser } from "../observe/browser.js";
 import { missing } from "../observe/tools.js";
 import { seed, startRecordingHost, type Seeded } from "./seed.js";
@@ -110,23 +110,17 @@ async function picture(page: Page, name: string) {
 
 /** `voice-receipts report <name> --format json` on the test database, as rows. */
 async function report(name: string, from: string, to: string): Promise<Record<string, unknown>[]> {
-  let out = "";
-  const stdout = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      out += chunk.toString();
-      cb();
-    },
-  }) as unknown as NodeJS.WriteStream;
+  const out = captureStream();
   await reportCommand(
     name,
     undefined,
     { from, to, format: "json" },
     {
       env: { DATABASE_URL: db.url },
-      stdout,
+      stdout: out.stream,
     },
   );
-  return JSON.parse(out) as Record<string, unknown>[];
+  return JSON.parse(out.text()) as Record<string, unknown>[];
 }
 
 const pct = (v: unknown) => `${((v as number) * 100).toFixed(1)} %`;

@@ -3,8 +3,6 @@
  * its stop path (Ctrl-C: the stopping message on a line of its own, the last frame where the run
  * stopped, never a jump to 100 %), and --no-progress still showing notes.
  */
-import { Writable } from "node:stream";
-
 import { describe, expect, it } from "vitest";
 
 import {
@@ -13,6 +11,7 @@ import {
   notesOnlyProgress,
   type ProgressSnapshot,
 } from "../../../src/replay/progress.js";
+import { captureStream } from "../../helpers/streams.js";
 
 const LONG =
   "/srv/archives/alibaba/2026-11/Alicom-Queue-1234567890123456-VoiceReport-2026-11-20.ndjson.gz";
@@ -52,15 +51,9 @@ describe("barLine", () => {
 });
 
 function fakeTty(columns: number) {
-  let out = "";
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      out += chunk.toString();
-      cb();
-    },
-  }) as unknown as NodeJS.WriteStream;
+  const { stream, text } = captureStream();
   Object.assign(stream, { isTTY: true, columns, cursorTo() {}, clearLine() {}, moveCursor() {} });
-  return { stream, out: () => out };
+  return { stream, out: text };
 }
 
 const snapshot = (bytesDone: number): ProgressSnapshot => ({
@@ -102,17 +95,11 @@ describe("the bar's stop path", () => {
 
 describe("--no-progress", () => {
   it("hides progress but not notes such as 'no worker is connected'", () => {
-    let out = "";
-    const stream = new Writable({
-      write(chunk: Buffer, _enc, cb) {
-        out += chunk.toString();
-        cb();
-      },
-    });
+    const { stream, text } = captureStream();
     const progress = notesOnlyProgress(stream);
     progress.start(() => snapshot(1));
     progress.note("replay: 5 receipts wait for a persist worker, and none is connected");
     progress.stop();
-    expect(out).toBe("replay: 5 receipts wait for a persist worker, and none is connected\n");
+    expect(text()).toBe("replay: 5 receipts wait for a persist worker, and none is connected\n");
   });
 });
