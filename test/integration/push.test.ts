@@ -11,6 +11,7 @@ import {
   type Receipt,
 } from "../fixtures/corpus.js";
 import { startTestApp, type TestApp } from "../helpers/app.js";
+import { expectCorpusCalls } from "../helpers/corpusCalls.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/db.js";
 import { deleteKeysWithPrefix, randomPrefix } from "../helpers/redis.js";
 import { waitFor } from "../helpers/waitFor.js";
@@ -181,18 +182,7 @@ describe("POST /push/:messageType", () => {
       expect(row.reason).toMatch(m.reason);
     }
 
-    for (const call of CALLS) {
-      const { rows } = await db.pool.query(
-        "select *, report_received_at is not null as report from calls where call_id = $1",
-        [call.callId],
-      );
-      expect(rows, call.callId).toHaveLength(1);
-      const { report, ...columns } = call.expected;
-      expect(rows[0], call.callId).toMatchObject({ ...columns, report });
-      if (call.outId) {
-        expect(rows[0].out_id).toBe(call.outId);
-      }
-    }
+    await expectCorpusCalls(db.pool);
 
     // Times are Beijing local time.
     const ivr = (
