@@ -37,6 +37,17 @@ afterAll(async () => {
   await deleteKeysWithPrefix(soakPrefix);
 });
 
+/** The daemon's environment against the simulator that `simulate` serves at `simUrl`. */
+const againstSimulator = (simUrl: string, more: Record<string, string>) => ({
+  ...CREDS,
+  VMS_MNS_QUEUES: QUEUES,
+  VMS_MNS_ENDPOINT: simUrl,
+  VMS_TOKEN_ENDPOINT: simUrl,
+  VMS_API_ENDPOINT: simUrl,
+  VMS_MNS_WAIT_SECONDS: "1",
+  ...more,
+});
+
 describe("simulate --traffic", () => {
   it("keeps receipts flowing into a daemon through MNS and HTTP push", async () => {
     const port = await freePort();
@@ -44,16 +55,10 @@ describe("simulate --traffic", () => {
     t = await startTestApp({
       databaseUrl: db.url,
       prefix,
-      env: {
-        ...CREDS,
-        VMS_MNS_QUEUES: QUEUES,
-        VMS_MNS_ENDPOINT: simUrl,
-        VMS_TOKEN_ENDPOINT: simUrl,
-        VMS_API_ENDPOINT: simUrl,
-        VMS_MNS_WAIT_SECONDS: "1",
+      env: againstSimulator(simUrl, {
         VMS_PUSH_TOKEN: "traffic-push-token",
         VMS_RECONCILE: "off",
-      },
+      }),
     });
     const lines: string[] = [];
     const abort = new AbortController();
@@ -90,16 +95,10 @@ describe("simulate --traffic", () => {
       soak = await startTestApp({
         databaseUrl: soakDb.url,
         prefix: soakPrefix,
-        env: {
-          ...CREDS,
-          VMS_MNS_QUEUES: QUEUES,
-          VMS_MNS_ENDPOINT: simUrl,
-          VMS_TOKEN_ENDPOINT: simUrl,
-          VMS_API_ENDPOINT: simUrl,
-          VMS_MNS_WAIT_SECONDS: "1",
+        env: againstSimulator(simUrl, {
           VMS_RECONCILE: "on",
           VMS_RECONCILE_DELAY_SECONDS: "1",
-        },
+        }),
       });
       const abort = new AbortController();
       const lines: string[] = [];
