@@ -14,14 +14,17 @@ import {
 } from "./detail.js";
 import { Reschedule, type DetailApi } from "./detailApi.js";
 import { afterEmptyRound, callEndedAt, giveUpAtMs, queryDateMs } from "./policy.js";
-import { planRound, prodIdKey, type ProdIdMemory } from "./prodIds.js";
+import { orderProdIds, planRound, prodIdKey, type ProdIdMemory } from "./prodIds.js";
 import { policySelects } from "./selection.js";
 import {
   ANNOUNCED_FIELD,
   countsAsEvidence,
   EMPTY_FIELD,
+  emptyField,
   inSample,
+  isSuspect,
   isUnsupported,
+  probeProdId,
   UNSUPPORTED_SAMPLE_EVERY,
 } from "./unsupportedKinds.js";
 import type { CallSnapshot } from "../store/calls/reads.js";
@@ -41,6 +44,8 @@ export type Outcome =
         | "unsupported"
         | "stale"
         | "missing";
+      /** The learning key of a call skipped as `unsupported` (the metric's label). */
+      key?: string;
     }
   /** Put the job back: `transient` is the job's new failure count; `touchRow` moves due_at. */
   | { kind: "later"; delayMs: number; transient: number; reason: string; touchRow: boolean };
@@ -196,8 +201,8 @@ export function createCallReconciler(d: CallReconcilerDeps) {
       await d.write({ kind: "skipped", callId, reason: "policy" });
       return done("policy_skipped");
     }
-    const key = prodIdKey(call.outId);
-    const unsupported = isUnsupported(key, await d.memory.all());
+    const key = prodIdKey(call.outId, call);
+    const unsupported = isUnsupported(key, await d.memory.all(), d.prodIds);
     if (unsupported && !inSample(callId)) {
       if (await d.memory.flagOnce(key, ANNOUNCED_FIELD)) {
         d.logger.warn(
@@ -209,18 +214,22 @@ export function createCallReconciler(d: CallReconcilerDeps) {
         );
       }
       await d.write({ kind: "skipped", callId, reason: "unsupported" });
-      return done("unsupported");
+      return { kind: "done", result: "unsupported", key };
     }
     const giveUp = giveUpAtMs(call, d.giveUpMs);
     const final = Date.now() >= giveUp;
-    let plan = planRound(d.prodIds, await d.memory.stats(key), {
-      attempts: call.reconcileAttempts,
-      final,
-    });
-    if (unsupported && !final && plan.length > 1) {
-      // A sampled call of an unsupported kind asks one ProdId per round, in turn (all of them
-      // on its last round): a change is still noticed within a few rounds, at a fraction of
-      // the cost, and these rounds add no evidence (below: only full rounds count).
+    const stats = await d.memory.stats(key);
+    let plan = planRound(d.prodIds, stats, { attempts: call.reconcileAttempts, final }, key);
+    // The last round before giving up always asks every ProdId.
+    const suspect = !unsupported && !final && isSuspect(stats);
+    if (suspect) {
+      // Never found yet and already empty for every ProdId: one ProdId per call until it is
+      // found or judged (unsupportedKinds.ts), each empty answer evidence for that ProdId.
+      plan = [probeProdId(orderProdIds(d.prodIds, stats, key), stats, call.reconcileAttempts)];
+    } else if (unsupported && !final && plan.length > 1) {
+      // A sampled call of an unsupported kind asks one ProdId per round, the likeliest first
+      // then in turn (all of them on its last round): a change is still noticed within a few
+      // rounds, at a fraction of the cost, and these rounds add no evidence.
       plan = [plan[call.reconcileAttempts % plan.length]!];
     }
     const queryDate = queryDateMs(call);
@@ -254,16 +263,16 @@ export function createCallReconciler(d: CallReconcilerDeps) {
     }
 
     const attempts = call.reconcileAttempts + 1;
-    if (
-      plan.length === d.prodIds.length &&
+    const evidence =
+      (plan.length === d.prodIds.length || suspect) &&
       countsAsEvidence({
         attempts,
         endedAtMs: callEndedAt(call).getTime(),
         nowMs: Date.now(),
         retryBaseMs: d.retryBaseMs,
-      })
-    ) {
-      void d.memory.note(key, EMPTY_FIELD);
+      });
+    if (evidence) {
+      void d.memory.note(key, suspect ? emptyField(plan[0]!) : EMPTY_FIELD);
     }
     const next = afterEmptyRound({
       nowMs: Date.now(),

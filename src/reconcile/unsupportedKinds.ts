@@ -7,6 +7,11 @@
  * other kinds are found meanwhile (so it is not the API or the account that is failing).
  * Calls of such a kind are then `skipped` (reason `unsupported`) except a sample that is still
  * asked: once the sample's calls are found the kind's share of found calls rises and it comes back.
+ *
+ * Judging costs few requests: once one call of a kind never found came back empty for every
+ * ProdId (the kind is `suspect`), its next calls ask one ProdId each, the one with the least
+ * evidence so far, and the evidence is kept per ProdId. The kind is judged when every ProdId
+ * has UNSUPPORTED_MIN_CALLS empty calls: 4 × 7 requests rather than 4 per call for 20 calls.
  */
 import type { ProdIdStats } from "./prodIds.js";
 
@@ -14,11 +19,18 @@ import type { ProdIdStats } from "./prodIds.js";
 export const META = "#";
 /** Calls of the key that came back empty for every ProdId when they should have been there. */
 export const EMPTY_FIELD = `${META}empty`;
+/** Calls of a suspect key asked only `prodId` that came back empty when they should have been there. */
+export const emptyField = (prodId: string): string => `${META}empty:${prodId}`;
 /** Set once the kind was logged as unsupported (every process logs it at most once in all). */
 export const ANNOUNCED_FIELD = `${META}announced`;
 
-/** A kind needs this many empty calls before it can be judged; other kinds as many found. */
-export const UNSUPPORTED_MIN_CALLS = 20;
+/**
+ * Empty calls each ProdId needs before a kind can be judged; other kinds need as many found.
+ * The confidence rule: were the kind answered under some ProdId for a share f of its calls, 7
+ * calls in a row all empty under it has probability (1 − f)^7: under 1 % for f ≥ ½, 10⁻⁷ for
+ * f = 0.9 (a wrong judgement would still be undone by the sample).
+ */
+export const UNSUPPORTED_MIN_CALLS = 7;
 /** Found share under which a kind is unsupported. */
 export const UNSUPPORTED_FOUND_SHARE = 0.05;
 /** One call in this many of an unsupported kind is still asked. */
@@ -54,10 +66,48 @@ function found(stats: ProdIdStats | undefined): number {
   return n;
 }
 
+/** Empty calls that were asked `prodId` (alone or in a full round) once they should have been there. */
+export function emptyEvidence(stats: ProdIdStats | undefined, prodId: string): number {
+  return (stats?.get(EMPTY_FIELD) ?? 0) + (stats?.get(emptyField(prodId)) ?? 0);
+}
+
+/**
+ * A kind never found of which at least one call came back empty for every ProdId when it
+ * should have been there: its calls ask one ProdId per round (probeProdId) until it is found
+ * (then it is an ordinary kind again) or judged unsupported.
+ */
+export function isSuspect(stats: ProdIdStats | undefined): boolean {
+  return found(stats) === 0 && (stats?.get(EMPTY_FIELD) ?? 0) > 0;
+}
+
+/**
+ * The one ProdId a suspect kind's call asks in its round `attempts` (0-based): the ProdIds by
+ * least evidence first (ties in `ordered`'s order), rotating with the call's rounds so that a
+ * call asked again tries another one.
+ */
+export function probeProdId(
+  ordered: readonly string[],
+  stats: ProdIdStats | undefined,
+  attempts: number,
+): string {
+  const byEvidence = ordered
+    .map((id, i) => ({ id, i, n: emptyEvidence(stats, id) }))
+    .sort((a, b) => a.n - b.n || a.i - b.i);
+  return byEvidence[attempts % byEvidence.length]!.id;
+}
+
 /** Whether calls of `key` should no longer be asked (but for the sample). */
-export function isUnsupported(key: string, all: ReadonlyMap<string, ProdIdStats>): boolean {
+export function isUnsupported(
+  key: string,
+  all: ReadonlyMap<string, ProdIdStats>,
+  configured: readonly string[],
+): boolean {
   const own = all.get(key);
-  const empty = own?.get(EMPTY_FIELD) ?? 0;
+  if (!own || configured.length === 0) {
+    return false;
+  }
+  // The kind's judged calls: as many as the least-asked ProdId has (a conservative count).
+  const empty = Math.min(...configured.map((id) => emptyEvidence(own, id)));
   if (empty < UNSUPPORTED_MIN_CALLS) {
     return false;
   }

@@ -5,11 +5,16 @@ import {
   DETAIL_SURELY_THERE_MS,
   EMPTY_FIELD,
   countsAsEvidence,
+  emptyField,
+  isSuspect,
+  probeProdId,
   UNSUPPORTED_MIN_CALLS,
   UNSUPPORTED_SAMPLE_EVERY,
   inSample,
   isUnsupported,
 } from "../../../src/reconcile/unsupportedKinds.js";
+
+const CONFIGURED = ["11000000300006", "11010000138001", "11000000300005", "11030000180001"];
 
 const stats = (o: Record<string, Record<string, number>>) =>
   new Map(Object.entries(o).map(([k, v]) => [k, new Map(Object.entries(v))]));
@@ -20,15 +25,15 @@ describe("isUnsupported", () => {
       saas: { [EMPTY_FIELD]: UNSUPPORTED_MIN_CALLS },
       "p:vn": { "11000000300006": UNSUPPORTED_MIN_CALLS },
     });
-    expect(isUnsupported("saas", all)).toBe(true);
-    expect(isUnsupported("p:vn", all)).toBe(false);
+    expect(isUnsupported("saas", all, CONFIGURED)).toBe(true);
+    expect(isUnsupported("p:vn", all, CONFIGURED)).toBe(false);
   });
 
   it("never flags a kind when nothing else is found either (the API, not the kind)", () => {
     fc.assert(
       fc.property(fc.nat(10_000), fc.nat(UNSUPPORTED_MIN_CALLS - 1), (empty, others) => {
         const all = stats({ saas: { [EMPTY_FIELD]: empty }, "p:vn": { "1": others } });
-        expect(isUnsupported("saas", all)).toBe(false);
+        expect(isUnsupported("saas", all, CONFIGURED)).toBe(false);
       }),
     );
   });
@@ -41,7 +46,7 @@ describe("isUnsupported", () => {
           saas: { [EMPTY_FIELD]: empty, "11030000180001": found },
           "p:vn": { "1": 1000 },
         });
-        expect(isUnsupported("saas", all)).toBe(false);
+        expect(isUnsupported("saas", all, CONFIGURED)).toBe(false);
       }),
     );
   });
@@ -51,7 +56,7 @@ describe("isUnsupported", () => {
       saas: { [EMPTY_FIELD]: UNSUPPORTED_MIN_CALLS - 1 },
       "p:vn": { "1": 1000 },
     });
-    expect(isUnsupported("saas", all)).toBe(false);
+    expect(isUnsupported("saas", all, CONFIGURED)).toBe(false);
   });
 });
 
@@ -96,5 +101,76 @@ describe("countsAsEvidence", () => {
         },
       ),
     );
+  });
+});
+
+describe("judging a kind with one ProdId per call (suspect kinds)", () => {
+  it("a kind is suspect only when never found and once swept empty", () => {
+    expect(isSuspect(undefined)).toBe(false);
+    expect(isSuspect(new Map([[EMPTY_FIELD, 1]]))).toBe(true);
+    expect(isSuspect(new Map([[emptyField(CONFIGURED[0]!), 3]]))).toBe(false);
+    expect(
+      isSuspect(
+        new Map([
+          [EMPTY_FIELD, 5],
+          [CONFIGURED[2]!, 1],
+        ]),
+      ),
+    ).toBe(false);
+  });
+
+  it("probes the ProdId with the least evidence, rotating with the call's rounds", () => {
+    const s = new Map([
+      [EMPTY_FIELD, 1],
+      [emptyField(CONFIGURED[0]!), 2],
+      [emptyField(CONFIGURED[1]!), 1],
+    ]);
+    expect(probeProdId(CONFIGURED, s, 0)).toBe(CONFIGURED[2]);
+    expect(probeProdId(CONFIGURED, s, 1)).toBe(CONFIGURED[3]);
+    expect(probeProdId(CONFIGURED, s, 2)).toBe(CONFIGURED[1]);
+    expect(probeProdId(CONFIGURED, s, 3)).toBe(CONFIGURED[0]);
+  });
+
+  it("every ProdId is probed within as many rounds as there are ProdIds", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.nat(50), { minLength: 4, maxLength: 4 }),
+        fc.nat(100),
+        (counts, start) => {
+          const s = new Map(CONFIGURED.map((id, i) => [emptyField(id), counts[i]!]));
+          const asked = new Set(CONFIGURED.map((_, i) => probeProdId(CONFIGURED, s, start + i)));
+          expect(asked.size).toBe(CONFIGURED.length);
+        },
+      ),
+    );
+  });
+
+  it("judges only once every ProdId has UNSUPPORTED_MIN_CALLS empty calls", () => {
+    fc.assert(
+      fc.property(
+        fc.nat(3),
+        fc.array(fc.nat(3 * UNSUPPORTED_MIN_CALLS), { minLength: 4, maxLength: 4 }),
+        (swept, probes) => {
+          const own = new Map<string, number>([[EMPTY_FIELD, swept]]);
+          CONFIGURED.forEach((id, i) => own.set(emptyField(id), probes[i]!));
+          const all = new Map([
+            ["saas", own],
+            ["p:vn", new Map([["11000000300006", 1000]])],
+          ]);
+          const least = Math.min(...probes) + swept;
+          expect(isUnsupported("saas", all, CONFIGURED)).toBe(least >= UNSUPPORTED_MIN_CALLS);
+        },
+      ),
+    );
+  });
+
+  it("a ProdId no longer configured gives no evidence", () => {
+    const own = new Map(CONFIGURED.map((id) => [emptyField(id), 100]));
+    const all = new Map([
+      ["saas", own],
+      ["p:vn", new Map([["11000000300006", 1000]])],
+    ]);
+    expect(isUnsupported("saas", all, CONFIGURED)).toBe(true);
+    expect(isUnsupported("saas", all, [...CONFIGURED, "11000000300009"])).toBe(false);
   });
 });
