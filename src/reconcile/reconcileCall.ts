@@ -14,19 +14,10 @@ import {
 } from "./detail.js";
 import { Reschedule, type DetailApi } from "./detailApi.js";
 import { afterEmptyRound, callEndedAt, giveUpAtMs, queryDateMs } from "./policy.js";
-import { orderProdIds, planRound, prodIdKey, type ProdIdMemory } from "./prodIds.js";
+import { prodIdKey, type ProdIdMemory } from "./prodIds.js";
+import { evidenceFields, planCallRound, sweepShouldStop } from "./roundPlan.js";
 import { policySelects } from "./selection.js";
-import {
-  ANNOUNCED_FIELD,
-  countsAsEvidence,
-  EMPTY_FIELD,
-  emptyField,
-  inSample,
-  isSuspect,
-  isUnsupported,
-  probeProdId,
-  UNSUPPORTED_SAMPLE_EVERY,
-} from "./unsupportedKinds.js";
+import { ANNOUNCED_FIELD, countsAsEvidence, UNSUPPORTED_SAMPLE_EVERY } from "./unsupportedKinds.js";
 import type { CallSnapshot } from "../store/calls/reads.js";
 import type { ReconcileWrite } from "../store/calls/reconcileWrites.js";
 import type { ReconcilePolicy } from "../config.js";
@@ -202,8 +193,17 @@ export function createCallReconciler(d: CallReconcilerDeps) {
       return done("policy_skipped");
     }
     const key = prodIdKey(call.outId, call);
-    const unsupported = isUnsupported(key, await d.memory.all(), d.prodIds);
-    if (unsupported && !inSample(callId)) {
+    const giveUp = giveUpAtMs(call, d.giveUpMs);
+    const final = Date.now() >= giveUp;
+    const round = planCallRound({
+      configured: d.prodIds,
+      key,
+      all: await d.memory.all(),
+      callId,
+      attempts: call.reconcileAttempts,
+      final,
+    });
+    if (round.mode === "skip") {
       if (await d.memory.flagOnce(key, ANNOUNCED_FIELD)) {
         d.logger.warn(
           { kind: key, sampleEvery: UNSUPPORTED_SAMPLE_EVERY },
@@ -216,24 +216,13 @@ export function createCallReconciler(d: CallReconcilerDeps) {
       await d.write({ kind: "skipped", callId, reason: "unsupported" });
       return { kind: "done", result: "unsupported", key };
     }
-    const giveUp = giveUpAtMs(call, d.giveUpMs);
-    const final = Date.now() >= giveUp;
-    const stats = await d.memory.stats(key);
-    let plan = planRound(d.prodIds, stats, { attempts: call.reconcileAttempts, final }, key);
-    // The last round before giving up always asks every ProdId.
-    const suspect = !unsupported && !final && isSuspect(stats);
-    if (suspect) {
-      // Never found yet and already empty for every ProdId: one ProdId per call until it is
-      // found or judged (unsupportedKinds.ts), each empty answer evidence for that ProdId.
-      plan = [probeProdId(orderProdIds(d.prodIds, stats, key), stats, call.reconcileAttempts)];
-    } else if (unsupported && !final && plan.length > 1) {
-      // A sampled call of an unsupported kind asks one ProdId per round, the likeliest first
-      // then in turn (all of them on its last round): a change is still noticed within a few
-      // rounds, at a fraction of the cost, and these rounds add no evidence.
-      plan = [plan[call.reconcileAttempts % plan.length]!];
-    }
     const queryDate = queryDateMs(call);
-    for (const prodId of plan) {
+    const asked: string[] = [];
+    for (const prodId of round.prodIds) {
+      if (asked.length > 0 && sweepShouldStop(round.mode, final, await d.memory.stats(key))) {
+        break;
+      }
+      asked.push(prodId);
       let answer;
       try {
         answer = await d.api.query({ callId, prodId, queryDateMs: queryDate }, transient, signal);
@@ -263,16 +252,14 @@ export function createCallReconciler(d: CallReconcilerDeps) {
     }
 
     const attempts = call.reconcileAttempts + 1;
-    const evidence =
-      (plan.length === d.prodIds.length || suspect) &&
-      countsAsEvidence({
-        attempts,
-        endedAtMs: callEndedAt(call).getTime(),
-        nowMs: Date.now(),
-        retryBaseMs: d.retryBaseMs,
-      });
-    if (evidence) {
-      void d.memory.note(key, suspect ? emptyField(plan[0]!) : EMPTY_FIELD);
+    const evidence = countsAsEvidence({
+      attempts,
+      endedAtMs: callEndedAt(call).getTime(),
+      nowMs: Date.now(),
+      retryBaseMs: d.retryBaseMs,
+    });
+    for (const field of evidence ? evidenceFields(round.mode, asked, d.prodIds) : []) {
+      void d.memory.note(key, field);
     }
     const next = afterEmptyRound({
       nowMs: Date.now(),

@@ -1,0 +1,90 @@
+/**
+ * Which ProdIds one round of one call asks, from what every process learnt so far (prodIds.ts,
+ * unsupportedKinds.ts): the pure decision reconcileCall.ts acts on.
+ */
+import { orderProdIds, planRound, type ProdIdStats } from "./prodIds.js";
+import {
+  EMPTY_FIELD,
+  emptyField,
+  inSample,
+  isSuspect,
+  isUnsupported,
+  probeProdId,
+} from "./unsupportedKinds.js";
+
+export type RoundPlan =
+  /** An unsupported kind, the call not in the sample: skip it without asking. */
+  | { mode: "skip" }
+  | {
+      /**
+       * `sweep`: every ProdId, likeliest first (an untrusted kind, every FULL_SWEEP_EVERY-th
+       * round, the final round); `trusted`: the key's one ProdId; `probe`: one ProdId of a
+       * suspect kind; `sample`: one ProdId of a sampled call of an unsupported kind.
+       */
+      mode: "sweep" | "trusted" | "probe" | "sample";
+      prodIds: string[];
+    };
+
+export function planCallRound(p: {
+  configured: readonly string[];
+  key: string;
+  all: ReadonlyMap<string, ProdIdStats>;
+  callId: string;
+  /** Rounds done before this one. */
+  attempts: number;
+  /** The last round before giving up: every ProdId, whatever was learnt. */
+  final: boolean;
+}): RoundPlan {
+  const stats = p.all.get(p.key);
+  const unsupported = isUnsupported(p.key, p.all, p.configured);
+  if (unsupported && !inSample(p.callId)) {
+    return { mode: "skip" };
+  }
+  const plan = planRound(p.configured, stats, { attempts: p.attempts, final: p.final }, p.key);
+  if (p.final || plan.length === 1) {
+    return { mode: plan.length === 1 ? "trusted" : "sweep", prodIds: plan };
+  }
+  if (unsupported) {
+    // A sampled call asks one ProdId per round, the likeliest first then in turn (all of them
+    // on its last round): a change is still noticed within a few rounds, at a fraction of the
+    // cost. These rounds add no evidence.
+    return { mode: "sample", prodIds: [plan[p.attempts % plan.length]!] };
+  }
+  if (isSuspect(stats)) {
+    // Never found, and one call already came back empty for every ProdId: one ProdId per call
+    // until the kind is found or judged, each empty answer evidence for that ProdId.
+    const ordered = orderProdIds(p.configured, stats, p.key);
+    return { mode: "probe", prodIds: [probeProdId(ordered, stats, p.attempts)] };
+  }
+  return { mode: "sweep", prodIds: plan };
+}
+
+/**
+ * A sweep of a kind never found stops before its next ProdId once the kind turned suspect
+ * meanwhile (another call's sweep came back empty): the concurrent first calls of a new kind
+ * then cost a ProdId or two each instead of all of them. The call is asked again on its next
+ * round like any empty one.
+ */
+export function sweepShouldStop(
+  mode: RoundPlan["mode"],
+  final: boolean,
+  stats: ProdIdStats | undefined,
+): boolean {
+  return mode === "sweep" && !final && isSuspect(stats);
+}
+
+/**
+ * The evidence fields an empty round adds, when it counts (countsAsEvidence): a full sweep says
+ * "empty for every ProdId", a probe or a stopped sweep only for the ProdIds it asked; sampled
+ * and trusted rounds add nothing.
+ */
+export function evidenceFields(
+  mode: RoundPlan["mode"],
+  asked: readonly string[],
+  configured: readonly string[],
+): string[] {
+  if (mode === "sweep" && asked.length === configured.length) {
+    return [EMPTY_FIELD];
+  }
+  return mode === "sweep" || mode === "probe" ? asked.map(emptyField) : [];
+}
