@@ -15,7 +15,7 @@ import {
 import { Reschedule, type DetailApi } from "./detailApi.js";
 import { afterEmptyRound, callEndedAt, giveUpAtMs, queryDateMs } from "./policy.js";
 import { prodIdKey, type ProdIdMemory } from "./prodIds.js";
-import { evidenceFields, planCallRound, sweepShouldStop } from "./roundPlan.js";
+import { evidenceField, planCallRound, sweepShouldStop } from "./roundPlan.js";
 import { policySelects } from "./selection.js";
 import { ANNOUNCED_FIELD, countsAsEvidence, UNSUPPORTED_SAMPLE_EVERY } from "./unsupportedKinds.js";
 import type { CallSnapshot } from "../store/calls/reads.js";
@@ -217,12 +217,20 @@ export function createCallReconciler(d: CallReconcilerDeps) {
       return { kind: "done", result: "unsupported", key };
     }
     const queryDate = queryDateMs(call);
-    const asked: string[] = [];
+    const attempts = call.reconcileAttempts + 1;
+    const evidence = countsAsEvidence({
+      attempts,
+      endedAtMs: callEndedAt(call).getTime(),
+      nowMs: Date.now(),
+      retryBaseMs: d.retryBaseMs,
+    });
+    let first = true;
     for (const prodId of round.prodIds) {
-      if (asked.length > 0 && sweepShouldStop(round.mode, final, await d.memory.stats(key))) {
+      const stats = first ? undefined : await d.memory.stats(key);
+      if (!first && sweepShouldStop({ ...round, final, stats, configured: d.prodIds, key })) {
         break;
       }
-      asked.push(prodId);
+      first = false;
       let answer;
       try {
         answer = await d.api.query({ callId, prodId, queryDateMs: queryDate }, transient, signal);
@@ -243,6 +251,10 @@ export function createCallReconciler(d: CallReconcilerDeps) {
         await apply(call, answer.detail, prodId, 1);
         return done("reconciled");
       }
+      const field = evidence ? evidenceField(round.mode, prodId) : undefined;
+      if (field !== undefined) {
+        void d.memory.note(key, field);
+      }
       if (answer.kind === "invalid") {
         d.logger.warn(
           { callId, prodId, reason: answer.reason },
@@ -251,16 +263,6 @@ export function createCallReconciler(d: CallReconcilerDeps) {
       }
     }
 
-    const attempts = call.reconcileAttempts + 1;
-    const evidence = countsAsEvidence({
-      attempts,
-      endedAtMs: callEndedAt(call).getTime(),
-      nowMs: Date.now(),
-      retryBaseMs: d.retryBaseMs,
-    });
-    for (const field of evidence ? evidenceFields(round.mode, asked, d.prodIds) : []) {
-      void d.memory.note(key, field);
-    }
     const next = afterEmptyRound({
       nowMs: Date.now(),
       attempts,

@@ -2,15 +2,8 @@
  * Which ProdIds one round of one call asks, from what every process learnt so far (prodIds.ts,
  * unsupportedKinds.ts): the pure decision reconcileCall.ts acts on.
  */
-import { orderProdIds, planRound, type ProdIdStats } from "./prodIds.js";
-import {
-  EMPTY_FIELD,
-  emptyField,
-  inSample,
-  isSuspect,
-  isUnsupported,
-  probeProdId,
-} from "./unsupportedKinds.js";
+import { LIKELY_PROD_IDS, orderProdIds, planRound, type ProdIdStats } from "./prodIds.js";
+import { emptyField, inSample, isSuspect, isUnsupported, probeProdId } from "./unsupportedKinds.js";
 
 export type RoundPlan =
   /** An unsupported kind, the call not in the sample: skip it without asking. */
@@ -50,7 +43,7 @@ export function planCallRound(p: {
     // cost. These rounds add no evidence.
     return { mode: "sample", prodIds: [plan[p.attempts % plan.length]!] };
   }
-  if (isSuspect(stats)) {
+  if (isSuspect(stats, p.configured, LIKELY_PROD_IDS[p.key])) {
     // Never found, and one call already came back empty for every ProdId: one ProdId per call
     // until the kind is found or judged, each empty answer evidence for that ProdId.
     const ordered = orderProdIds(p.configured, stats, p.key);
@@ -61,30 +54,25 @@ export function planCallRound(p: {
 
 /**
  * A sweep of a kind never found stops before its next ProdId once the kind turned suspect
- * meanwhile (another call's sweep came back empty): the concurrent first calls of a new kind
- * then cost a ProdId or two each instead of all of them. The call is asked again on its next
- * round like any empty one.
+ * meanwhile (other calls came back empty): the concurrent first calls of a new kind then cost a
+ * ProdId or two each instead of all of them. The call is asked again on its next round like any
+ * empty one.
  */
-export function sweepShouldStop(
-  mode: RoundPlan["mode"],
-  final: boolean,
-  stats: ProdIdStats | undefined,
-): boolean {
-  return mode === "sweep" && !final && isSuspect(stats);
+export function sweepShouldStop(p: {
+  mode: RoundPlan["mode"];
+  final: boolean;
+  stats: ProdIdStats | undefined;
+  configured: readonly string[];
+  key: string;
+}): boolean {
+  return p.mode === "sweep" && !p.final && isSuspect(p.stats, p.configured, LIKELY_PROD_IDS[p.key]);
 }
 
 /**
- * The evidence fields an empty round adds, when it counts (countsAsEvidence): a full sweep says
- * "empty for every ProdId", a probe or a stopped sweep only for the ProdIds it asked; sampled
- * and trusted rounds add nothing.
+ * The evidence field an empty answer adds when its round counts (countsAsEvidence), noted at
+ * once so that concurrent calls of the kind see it: sweeps and probes say "empty under this
+ * ProdId"; sampled and trusted rounds add nothing.
  */
-export function evidenceFields(
-  mode: RoundPlan["mode"],
-  asked: readonly string[],
-  configured: readonly string[],
-): string[] {
-  if (mode === "sweep" && asked.length === configured.length) {
-    return [EMPTY_FIELD];
-  }
-  return mode === "sweep" || mode === "probe" ? asked.map(emptyField) : [];
+export function evidenceField(mode: RoundPlan["mode"], prodId: string): string | undefined {
+  return mode === "sweep" || mode === "probe" ? emptyField(prodId) : undefined;
 }

@@ -8,9 +8,9 @@
  * Calls of such a kind are then `skipped` (reason `unsupported`) except a sample that is still
  * asked: once the sample's calls are found the kind's share of found calls rises and it comes back.
  *
- * Judging costs few requests: once one call of a kind never found came back empty for every
- * ProdId (the kind is `suspect`), its next calls ask one ProdId each, the one with the least
- * evidence so far, and the evidence is kept per ProdId. The kind is judged when every ProdId
+ * Judging costs few requests: once a kind never found came back empty for every ProdId, or
+ * often for its likely one (the kind is `suspect`), its next calls ask one ProdId each, the one
+ * with the least evidence so far; evidence is kept per ProdId, noted as each answer comes back. The kind is judged when every ProdId
  * has UNSUPPORTED_MIN_CALLS empty calls: 4 × 7 requests rather than 4 per call for 20 calls.
  */
 import type { ProdIdStats } from "./prodIds.js";
@@ -71,13 +71,30 @@ export function emptyEvidence(stats: ProdIdStats | undefined, prodId: string): n
   return (stats?.get(EMPTY_FIELD) ?? 0) + (stats?.get(emptyField(prodId)) ?? 0);
 }
 
+/** Empty calls under a key's likely ProdId (prodIds.ts LIKELY_PROD_IDS) that make it suspect. */
+export const SUSPECT_LIKELY_EMPTY = 5;
+
 /**
- * A kind never found of which at least one call came back empty for every ProdId when it
- * should have been there: its calls ask one ProdId per round (probeProdId) until it is found
- * (then it is an ordinary kind again) or judged unsupported.
+ * A kind never found whose calls came back empty, once they should have been there, for every
+ * ProdId (each asked at least once), or SUSPECT_LIKELY_EMPTY times for its likely ProdId: its
+ * calls ask one ProdId per round (probeProdId) until it is found (then it is an ordinary kind
+ * again) or judged unsupported. The second rule matters because the first calls of a new kind
+ * run at once, all asking the likely ProdId first; they stop after it instead of sweeping on.
  */
-export function isSuspect(stats: ProdIdStats | undefined): boolean {
-  return found(stats) === 0 && (stats?.get(EMPTY_FIELD) ?? 0) > 0;
+export function isSuspect(
+  stats: ProdIdStats | undefined,
+  configured: readonly string[],
+  likely?: string,
+): boolean {
+  if (!stats || found(stats) > 0 || configured.length === 0) {
+    return false;
+  }
+  return (
+    configured.every((id) => emptyEvidence(stats, id) > 0) ||
+    (likely !== undefined &&
+      configured.includes(likely) &&
+      emptyEvidence(stats, likely) >= SUSPECT_LIKELY_EMPTY)
+  );
 }
 
 /**

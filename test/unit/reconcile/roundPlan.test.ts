@@ -2,15 +2,12 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 
 import { CONFIDENT_MIN_ANSWERS } from "../../../src/reconcile/prodIds.js";
-import {
-  evidenceFields,
-  planCallRound,
-  sweepShouldStop,
-} from "../../../src/reconcile/roundPlan.js";
+import { evidenceField, planCallRound, sweepShouldStop } from "../../../src/reconcile/roundPlan.js";
 import {
   EMPTY_FIELD,
   emptyField,
   inSample,
+  SUSPECT_LIKELY_EMPTY,
   UNSUPPORTED_MIN_CALLS,
 } from "../../../src/reconcile/unsupportedKinds.js";
 
@@ -90,14 +87,16 @@ describe("planCallRound", () => {
 });
 
 describe("sweepShouldStop", () => {
+  const stop = (final: boolean, stats: Map<string, number> | undefined, key = "saas") =>
+    sweepShouldStop({ mode: "sweep", final, stats, configured: CONFIGURED, key });
+
   it("stops only a non-final sweep of a kind turned suspect", () => {
     const suspect = new Map([[EMPTY_FIELD, 1]]);
-    expect(sweepShouldStop("sweep", false, suspect)).toBe(true);
-    expect(sweepShouldStop("sweep", true, suspect)).toBe(false);
-    expect(sweepShouldStop("sweep", false, undefined)).toBe(false);
+    expect(stop(false, suspect)).toBe(true);
+    expect(stop(true, suspect)).toBe(false);
+    expect(stop(false, undefined)).toBe(false);
     expect(
-      sweepShouldStop(
-        "sweep",
+      stop(
         false,
         new Map([
           [EMPTY_FIELD, 1],
@@ -105,17 +104,30 @@ describe("sweepShouldStop", () => {
         ]),
       ),
     ).toBe(false);
+    expect(
+      sweepShouldStop({
+        mode: "trusted",
+        final: false,
+        stats: suspect,
+        configured: CONFIGURED,
+        key: "saas",
+      }),
+    ).toBe(false);
+  });
+
+  it("stops the first calls of a new kind once its likely ProdId was often empty", () => {
+    const often = new Map([[emptyField(ROBOT), SUSPECT_LIKELY_EMPTY]]);
+    expect(stop(false, often)).toBe(true);
+    // Without a likely ProdId (an out_id prefix), its first ProdId being empty says nothing.
+    expect(stop(false, new Map([[emptyField(CONFIGURED[0]!), 100]]), "p:ivr")).toBe(false);
   });
 });
 
-describe("evidenceFields", () => {
-  it("a full sweep is evidence for every ProdId, a partial one for those asked", () => {
-    expect(evidenceFields("sweep", CONFIGURED, CONFIGURED)).toEqual([EMPTY_FIELD]);
-    expect(evidenceFields("sweep", CONFIGURED.slice(0, 2), CONFIGURED)).toEqual(
-      CONFIGURED.slice(0, 2).map(emptyField),
-    );
-    expect(evidenceFields("probe", [ROBOT], CONFIGURED)).toEqual([emptyField(ROBOT)]);
-    expect(evidenceFields("sample", [ROBOT], CONFIGURED)).toEqual([]);
-    expect(evidenceFields("trusted", [ROBOT], CONFIGURED)).toEqual([]);
+describe("evidenceField", () => {
+  it("sweeps and probes note the ProdId asked, sampled and trusted rounds nothing", () => {
+    expect(evidenceField("sweep", ROBOT)).toBe(emptyField(ROBOT));
+    expect(evidenceField("probe", ROBOT)).toBe(emptyField(ROBOT));
+    expect(evidenceField("sample", ROBOT)).toBeUndefined();
+    expect(evidenceField("trusted", ROBOT)).toBeUndefined();
   });
 });

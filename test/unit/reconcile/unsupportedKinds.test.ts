@@ -8,6 +8,7 @@ import {
   emptyField,
   isSuspect,
   probeProdId,
+  SUSPECT_LIKELY_EMPTY,
   UNSUPPORTED_MIN_CALLS,
   UNSUPPORTED_SAMPLE_EVERY,
   inSample,
@@ -105,18 +106,34 @@ describe("countsAsEvidence", () => {
 });
 
 describe("judging a kind with one ProdId per call (suspect kinds)", () => {
-  it("a kind is suspect only when never found and once swept empty", () => {
-    expect(isSuspect(undefined)).toBe(false);
-    expect(isSuspect(new Map([[EMPTY_FIELD, 1]]))).toBe(true);
-    expect(isSuspect(new Map([[emptyField(CONFIGURED[0]!), 3]]))).toBe(false);
+  it("a kind is suspect only when never found and empty for every ProdId", () => {
+    expect(isSuspect(undefined, CONFIGURED)).toBe(false);
+    expect(isSuspect(new Map([[EMPTY_FIELD, 1]]), CONFIGURED)).toBe(true);
+    expect(isSuspect(new Map(CONFIGURED.map((id) => [emptyField(id), 1])), CONFIGURED)).toBe(true);
+    expect(isSuspect(new Map([[emptyField(CONFIGURED[0]!), 3]]), CONFIGURED)).toBe(false);
     expect(
       isSuspect(
         new Map([
           [EMPTY_FIELD, 5],
           [CONFIGURED[2]!, 1],
         ]),
+        CONFIGURED,
       ),
     ).toBe(false);
+  });
+
+  it("or often empty for its likely ProdId", () => {
+    const robot = CONFIGURED[3]!;
+    const often = new Map([[emptyField(robot), SUSPECT_LIKELY_EMPTY]]);
+    expect(isSuspect(often, CONFIGURED, robot)).toBe(true);
+    expect(isSuspect(often, CONFIGURED)).toBe(false);
+    expect(isSuspect(often, CONFIGURED, CONFIGURED[0])).toBe(false);
+    expect(isSuspect(often, CONFIGURED.slice(0, 3), robot)).toBe(false);
+    expect(
+      isSuspect(new Map([[emptyField(robot), SUSPECT_LIKELY_EMPTY - 1]]), CONFIGURED, robot),
+    ).toBe(false);
+    often.set(CONFIGURED[0]!, 1);
+    expect(isSuspect(often, CONFIGURED, robot)).toBe(false);
   });
 
   it("probes the ProdId with the least evidence, rotating with the call's rounds", () => {
