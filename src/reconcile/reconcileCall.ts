@@ -17,7 +17,12 @@ import { afterEmptyRound, callEndedAt, giveUpAtMs, queryDateMs } from "./policy.
 import { prodIdKey, type ProdIdMemory } from "./prodIds.js";
 import { evidenceField, planCallRound, sweepShouldStop } from "./roundPlan.js";
 import { policySelects } from "./selection.js";
-import { ANNOUNCED_FIELD, countsAsEvidence, UNSUPPORTED_SAMPLE_EVERY } from "./unsupportedKinds.js";
+import {
+  ANNOUNCED_FIELD,
+  countsAsEvidence,
+  probeCountsAsEvidence,
+  UNSUPPORTED_SAMPLE_EVERY,
+} from "./unsupportedKinds.js";
 import type { CallSnapshot } from "../store/calls/reads.js";
 import type { ReconcileWrite } from "../store/calls/reconcileWrites.js";
 import type { ReconcilePolicy } from "../config.js";
@@ -218,12 +223,11 @@ export function createCallReconciler(d: CallReconcilerDeps) {
     }
     const queryDate = queryDateMs(call);
     const attempts = call.reconcileAttempts + 1;
-    const evidence = countsAsEvidence({
-      attempts,
-      endedAtMs: callEndedAt(call).getTime(),
-      nowMs: Date.now(),
-      retryBaseMs: d.retryBaseMs,
-    });
+    const times = { endedAtMs: callEndedAt(call).getTime(), nowMs: Date.now() };
+    const evidence =
+      round.mode === "probe"
+        ? probeCountsAsEvidence({ ...times, attempts: attempts - 1, prodIds: d.prodIds.length })
+        : countsAsEvidence({ ...times, attempts, retryBaseMs: d.retryBaseMs });
     let first = true;
     for (const prodId of round.prodIds) {
       const stats = first ? undefined : await d.memory.stats(key);

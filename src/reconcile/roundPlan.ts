@@ -2,7 +2,7 @@
  * Which ProdIds one round of one call asks, from what every process learnt so far (prodIds.ts,
  * unsupportedKinds.ts): the pure decision reconcileCall.ts acts on.
  */
-import { LIKELY_PROD_IDS, orderProdIds, planRound, type ProdIdStats } from "./prodIds.js";
+import { LIKELY_PROD_IDS, planRound, type ProdIdStats } from "./prodIds.js";
 import { emptyField, inSample, isSuspect, isUnsupported, probeProdId } from "./unsupportedKinds.js";
 
 export type RoundPlan =
@@ -46,8 +46,7 @@ export function planCallRound(p: {
   if (isSuspect(stats, p.configured, LIKELY_PROD_IDS[p.key])) {
     // Never found, and one call already came back empty for every ProdId: one ProdId per call
     // until the kind is found or judged, each empty answer evidence for that ProdId.
-    const ordered = orderProdIds(p.configured, stats, p.key);
-    return { mode: "probe", prodIds: [probeProdId(ordered, stats, p.attempts)] };
+    return { mode: "probe", prodIds: [probeProdId(p.configured, p.callId, p.attempts)] };
   }
   return { mode: "sweep", prodIds: plan };
 }

@@ -98,19 +98,34 @@ export function isSuspect(
 }
 
 /**
- * The one ProdId a suspect kind's call asks in its round `attempts` (0-based): the ProdIds by
- * least evidence first (ties in `ordered`'s order), rotating with the call's rounds so that a
- * call asked again tries another one.
+ * The one ProdId a suspect kind's call asks in its round `attempts` (0-based): the call's own
+ * starting point (a hash of the CallId) then the next one each round, so every call asks each
+ * ProdId once in as many rounds as there are ProdIds, and calls planned at the same moment from
+ * the same stats still spread their questions over all ProdIds.
  */
 export function probeProdId(
-  ordered: readonly string[],
-  stats: ProdIdStats | undefined,
+  configured: readonly string[],
+  callId: string,
   attempts: number,
 ): string {
-  const byEvidence = ordered
-    .map((id, i) => ({ id, i, n: emptyEvidence(stats, id) }))
-    .sort((a, b) => a.n - b.n || a.i - b.i);
-  return byEvidence[attempts % byEvidence.length]!.id;
+  return configured[(fnv1a(callId) + attempts) % configured.length]!;
+}
+
+/**
+ * Whether a probe's empty answer is evidence: within the call's first cycle over the ProdIds
+ * (each (call, ProdId) counts once) and once its detail should be there: ended long ago, or
+ * asked before (the first round may have come before the detail lag, as in countsAsEvidence).
+ */
+export function probeCountsAsEvidence(p: {
+  /** Rounds done before this one. */
+  attempts: number;
+  prodIds: number;
+  endedAtMs: number;
+  nowMs: number;
+}): boolean {
+  return (
+    p.attempts < p.prodIds && (p.attempts > 0 || p.nowMs - p.endedAtMs >= DETAIL_SURELY_THERE_MS)
+  );
 }
 
 /** Whether calls of `key` should no longer be asked (but for the sample). */
@@ -146,10 +161,14 @@ export function isUnsupported(
  * library needed), so every process and every round agree on which calls are asked.
  */
 export function inSample(callId: string, every = UNSUPPORTED_SAMPLE_EVERY): boolean {
+  return fnv1a(callId) % every === 0;
+}
+
+function fnv1a(s: string): number {
   let h = 0x811c9dc5;
-  for (let i = 0; i < callId.length; i++) {
-    h ^= callId.charCodeAt(i);
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
     h = Math.imul(h, 0x01000193);
   }
-  return (h >>> 0) % every === 0;
+  return h >>> 0;
 }

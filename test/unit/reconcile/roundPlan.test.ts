@@ -7,6 +7,7 @@ import {
   EMPTY_FIELD,
   emptyField,
   inSample,
+  probeProdId,
   SUSPECT_LIKELY_EMPTY,
   UNSUPPORTED_MIN_CALLS,
 } from "../../../src/reconcile/unsupportedKinds.js";
@@ -31,7 +32,7 @@ describe("planCallRound", () => {
 
   it("probes one ProdId per call once a kind never found was swept empty", () => {
     const plan = planCallRound({ ...base, all: all({ [EMPTY_FIELD]: 1 }), callId: notSampled });
-    expect(plan).toEqual({ mode: "probe", prodIds: [ROBOT] });
+    expect(plan).toEqual({ mode: "probe", prodIds: [probeProdId(CONFIGURED, notSampled, 0)] });
   });
 
   it("skips an unsupported kind but for the sample, which asks one ProdId", () => {

@@ -7,6 +7,7 @@ import {
   countsAsEvidence,
   emptyField,
   isSuspect,
+  probeCountsAsEvidence,
   probeProdId,
   SUSPECT_LIKELY_EMPTY,
   UNSUPPORTED_MIN_CALLS,
@@ -136,29 +137,43 @@ describe("judging a kind with one ProdId per call (suspect kinds)", () => {
     expect(isSuspect(often, CONFIGURED, robot)).toBe(false);
   });
 
-  it("probes the ProdId with the least evidence, rotating with the call's rounds", () => {
-    const s = new Map([
-      [EMPTY_FIELD, 1],
-      [emptyField(CONFIGURED[0]!), 2],
-      [emptyField(CONFIGURED[1]!), 1],
-    ]);
-    expect(probeProdId(CONFIGURED, s, 0)).toBe(CONFIGURED[2]);
-    expect(probeProdId(CONFIGURED, s, 1)).toBe(CONFIGURED[3]);
-    expect(probeProdId(CONFIGURED, s, 2)).toBe(CONFIGURED[1]);
-    expect(probeProdId(CONFIGURED, s, 3)).toBe(CONFIGURED[0]);
+  it("each call probes every ProdId once in as many rounds as there are ProdIds", () => {
+    fc.assert(
+      fc.property(fc.string(), fc.nat(100), (callId, start) => {
+        const asked = new Set(CONFIGURED.map((_, i) => probeProdId(CONFIGURED, callId, start + i)));
+        expect(asked.size).toBe(CONFIGURED.length);
+      }),
+    );
   });
 
-  it("every ProdId is probed within as many rounds as there are ProdIds", () => {
+  it("calls planned together spread their probes over every ProdId", () => {
+    const ids = Array.from({ length: 200 }, (_, i) => `1000${i}^2000${i * 7}`);
+    const counts = new Map<string, number>();
+    for (const id of ids) {
+      const p = probeProdId(CONFIGURED, id, 0);
+      counts.set(p, (counts.get(p) ?? 0) + 1);
+    }
+    for (const id of CONFIGURED) {
+      expect(counts.get(id) ?? 0).toBeGreaterThan(ids.length / CONFIGURED.length / 2);
+    }
+  });
+
+  it("a probe counts once per (call, ProdId), only once the detail should be there", () => {
     fc.assert(
-      fc.property(
-        fc.array(fc.nat(50), { minLength: 4, maxLength: 4 }),
-        fc.nat(100),
-        (counts, start) => {
-          const s = new Map(CONFIGURED.map((id, i) => [emptyField(id), counts[i]!]));
-          const asked = new Set(CONFIGURED.map((_, i) => probeProdId(CONFIGURED, s, start + i)));
-          expect(asked.size).toBe(CONFIGURED.length);
-        },
-      ),
+      fc.property(fc.nat(30), fc.integer({ min: 0, max: 3_600_000 }), (attempts, endedAgo) => {
+        const counts = probeCountsAsEvidence({
+          attempts,
+          prodIds: CONFIGURED.length,
+          endedAtMs: 0,
+          nowMs: endedAgo,
+        });
+        if (attempts >= CONFIGURED.length) {
+          expect(counts).toBe(false);
+        }
+        if (attempts === 0) {
+          expect(counts).toBe(endedAgo >= DETAIL_SURELY_THERE_MS);
+        }
+      }),
     );
   });
 
