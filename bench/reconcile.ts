@@ -19,8 +19,8 @@
  *
  * With `--mix` the calls are a realistic mix (bench/reconcileRig.ts): robot calls whose detail
  * never comes and 3 % of calls never found, retries spaced as in production; the figure that
- * matters is then requests per reconciled call, overall and at steady state (the sustained
- * window, after the ProdIds and the robot kind were learnt).
+ * matters is then requests per reconciled call: at steady state (the sustained window, learning
+ * included), over the whole run, and after learning (from half the findable calls reconciled on).
  *
  * Targets: sustained ≥ 0.95 Q; max in any sliding 1 s ≤ 1.0 Q; throttled ≤ 0.1 %; with --mix,
  * requests per reconciled call at steady state ≤ 1.15.
@@ -86,8 +86,17 @@ export async function run(o: ReconcileBenchOptions = {}) {
   const reconciledRate = (last.reconciled - first.reconciled) / ((last.at - first.at) / 1000);
   const done = samples.at(-1)!.reconciled;
   const perCall = c.calls / Math.max(1, done);
+  // Steady state: the sustained window (ramp-up and tail excluded, the learning of ProdIds and
+  // of the robot kind included: the figure the ≤ 1.15 target is about).
   const perCallSteady =
     (last.calls - first.calls) / Math.max(1, last.reconciled - first.reconciled);
+  // After learning: from the sample where half the findable calls were reconciled to `last`
+  // (what a running daemon, whose learning lives on in Redis, spends per call).
+  const half = samples.find((s) => s.reconciled >= calls.length / 2) ?? first;
+  const perCallLearnt =
+    half.at < last.at
+      ? (last.calls - half.calls) / Math.max(1, last.reconciled - half.reconciled)
+      : perCallSteady;
 
   printFigures(
     `reconcile: ${WORKERS} worker processes${NICE ? ` (nice ${NICE})` : ""}, ${calls.length} calls, API latency ${LATENCY_MS} ms, quota ${QPS}/s`,
@@ -132,6 +141,13 @@ export async function run(o: ReconcileBenchOptions = {}) {
         target: "≤ 1.15×",
       },
       {
+        name: "requests per reconciled call, after learning (second half)",
+        unit: "requests",
+        value: perCallLearnt,
+        anchorName: "one request",
+        anchor: 1,
+      },
+      {
         name: "requests per reconciled call, whole run",
         unit: "requests",
         value: perCall,
@@ -143,6 +159,7 @@ export async function run(o: ReconcileBenchOptions = {}) {
   console.log(
     `reconciled ${done}/${calls.length} findable of ${rig.total}; API calls ${c.calls} (${perCall.toFixed(3)} per call, ${c.emptyData} empty: ProdId learning, robot calls, never-found calls)`,
   );
+  console.log(`empty answers by kind of call: ${JSON.stringify(c.emptyByKind)}`);
   const summary = {
     qps: QPS,
     latencyMs: LATENCY_MS,
@@ -154,6 +171,7 @@ export async function run(o: ReconcileBenchOptions = {}) {
     reconciled: done,
     requestsPerReconciled: perCall,
     requestsPerReconciledSteady: perCallSteady,
+    requestsPerReconciledLearnt: perCallLearnt,
     sustainedCallsPerSecond: sustained,
     reconciledPerSecond: reconciledRate,
     simulator: c,

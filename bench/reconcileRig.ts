@@ -75,9 +75,10 @@ export async function startRig(o: RigOptions): Promise<Rig> {
   const t = (ms: number | undefined) => (ms === undefined ? null : new Date(ms));
   await db.pool.query(
     `insert into calls (call_id, out_id, caller, callee, status_code, originate_time, start_time,
-                        end_time, duration_seconds)
+                        end_time, duration_seconds, dtmf, early_media_code)
      select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
-                          $6::timestamptz[], $7::timestamptz[], $8::timestamptz[], $9::int[])`,
+                          $6::timestamptz[], $7::timestamptz[], $8::timestamptz[], $9::int[],
+                          $10::text[], $11::text[])`,
     [
       calls.map((c) => c.callId),
       calls.map((c) => c.outId ?? null),
@@ -88,6 +89,9 @@ export async function startRig(o: RigOptions): Promise<Rig> {
       calls.map((c) => t(c.startTime)),
       calls.map((c) => t(c.endTime)),
       calls.map((c) => c.durationSeconds),
+      // What the receipts would have left on the row (the ProdId learning key reads them).
+      calls.map((c) => (c.dtmf.length > 0 ? c.dtmf.map((k) => k.digit).join("") : null)),
+      calls.map((c) => (c.kind === "robot" && !c.answered ? (c.earlyMediaCode ?? null) : null)),
     ],
   );
   const env = {

@@ -11,6 +11,28 @@ export interface BacklogSource {
   callsPerSecond(): number;
 }
 
+/** Distinct out_id-prefix kinds one process labels; any further one is `other`. */
+export const KIND_LABELS_MAX = 20;
+
+/**
+ * The `kind` label of a call skipped as unsupported: its ProdId learning key (prodIds.ts).
+ * `saas`, `digits` and the `none…` keys are a handful; out_id prefixes (`p:…`) are open-ended,
+ * so a process labels the first KIND_LABELS_MAX it meets and counts the rest as `other`.
+ */
+export function kindLabeler(max = KIND_LABELS_MAX): (key: string) => string {
+  const seen = new Set<string>();
+  return (key) => {
+    if (!key.startsWith("p:") || seen.has(key)) {
+      return key;
+    }
+    if (seen.size >= max) {
+      return "other";
+    }
+    seen.add(key);
+    return key;
+  };
+}
+
 export function createReconcileMetrics(registry: Registry) {
   const registers = [registry];
   let source: BacklogSource | undefined;
@@ -63,6 +85,15 @@ export function createReconcileMetrics(registry: Registry) {
       labelNames: ["result"] as const,
       registers,
     }),
+    /** One per call skipped because its kind never has details (reconcileCall.ts). */
+    unsupportedSkipped: new Counter({
+      name: "voice_receipts_reconcile_unsupported_skipped_total",
+      help: "Calls skipped without a query because their kind never has a detail (reason unsupported), by kind: the ProdId learning key (saas = robot tasks, none[:ivr|:smart] = no out_id, digits, p:<out_id prefix>, at most 20 prefixes then other)",
+      labelNames: ["kind"] as const,
+      registers,
+    }),
+    /** The `kind` label of unsupportedSkipped, bounded (kindLabeler). */
+    kindLabel: kindLabeler(),
     scheduled: new Counter({
       name: "voice_receipts_reconcile_scheduled_total",
       help: "Reconcile jobs enqueued by the scheduler, by reason (new, changed, recovered)",

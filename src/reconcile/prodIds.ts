@@ -17,13 +17,42 @@ export const CONFIDENT_SHARE = 0.9;
 /** A trusted kind still tries every ProdId on every Nth empty round and on the last one. */
 export const FULL_SWEEP_EVERY = 4;
 
+/** What the receipts reveal about a call's product (the report dimension `product`). */
+export interface ProductClues {
+  /** calls.dtmf: keys pressed, so an IVR call (src/domain/callDimensions.ts, rule 5). */
+  dtmf?: string | null;
+  /** calls.voice_type: `asr` / `smart_transfer` only come from SmartCall (rule 4). */
+  voiceType?: string | null;
+  /** calls.early_media_code: only SmartCall receipts carry it (rule 4). */
+  earlyMediaCode?: string | null;
+}
+
+/**
+ * The product the receipts reveal, when they reveal one: `smart` or `ivr` by the rules of the
+ * report dimension (src/domain/callDimensions.ts, read off the row's own columns).
+ * Notification and verification calls look alike in their receipts: no clue then.
+ */
+export function productClue(c: ProductClues): "smart" | "ivr" | undefined {
+  if (
+    c.voiceType === "asr" ||
+    c.voiceType === "smart_transfer" ||
+    (c.earlyMediaCode ?? "") !== ""
+  ) {
+    return "smart";
+  }
+  return (c.dtmf ?? "") !== "" ? "ivr" : undefined;
+}
+
 /**
  * The learning key of a call: `saas` for robot tasks, else the out_id's leading letters (and the
- * separator after them), `digits` for numeric out_ids, `none` without one.
+ * separator after them), `digits` for numeric out_ids. Without an out_id, `none` would mix every
+ * product (each call then tries ProdIds in the order of the most frequent), so the product the
+ * receipts reveal splits it: `none:ivr`, `none:smart`, else `none`.
  */
-export function prodIdKey(outId: string | null): string {
+export function prodIdKey(outId: string | null, clues: ProductClues = {}): string {
   if (outId === null || outId === "") {
-    return "none";
+    const clue = productClue(clues);
+    return clue ? `none:${clue}` : "none";
   }
   if (outId.startsWith(SAAS_PREFIX)) {
     return "saas";
@@ -32,15 +61,31 @@ export function prodIdKey(outId: string | null): string {
   return m ? `p:${m[0]}` : "digits";
 }
 
+/**
+ * The ProdId a key's calls most likely use before anything was learnt: the product's own
+ * (docs/alibaba.md §4.1) for IVR and SmartCall clues, 智能外呼 for robot tasks (undocumented,
+ * hence only a guess: it orders the first tries, it decides nothing).
+ */
+export const LIKELY_PROD_IDS: Readonly<Record<string, string>> = Object.freeze({
+  saas: "11030000180001",
+  "none:smart": "11030000180001",
+  "none:ivr": "11000000300005",
+});
+
 /** Answers per ProdId for one key. */
 export type ProdIdStats = ReadonlyMap<string, number>;
 
-/** Configured ProdIds, those that answered most often for this key first (ties: config order). */
+/**
+ * Configured ProdIds, those that answered most often for this key first; ties: the key's likely
+ * ProdId (LIKELY_PROD_IDS, when `key` is given), then config order.
+ */
 export function orderProdIds(
   configured: readonly string[],
   stats: ProdIdStats | undefined,
+  key?: string,
 ): string[] {
-  const rank = (id: string) => stats?.get(id) ?? 0;
+  const likely = key === undefined ? undefined : LIKELY_PROD_IDS[key];
+  const rank = (id: string) => (stats?.get(id) ?? 0) + (id === likely ? 0.5 : 0);
   return configured
     .map((id, i) => ({ id, i }))
     .sort((a, b) => rank(b.id) - rank(a.id) || a.i - b.i)
@@ -79,13 +124,14 @@ export function planRound(
   configured: readonly string[],
   stats: ProdIdStats | undefined,
   round: { attempts: number; final: boolean },
+  key?: string,
 ): string[] {
   const trusted = confidentProdId(configured, stats);
   const sweep = round.final || round.attempts % FULL_SWEEP_EVERY === FULL_SWEEP_EVERY - 1;
   if (trusted !== undefined && !sweep) {
     return [trusted];
   }
-  return orderProdIds(configured, stats);
+  return orderProdIds(configured, stats, key);
 }
 
 export interface ProdIdMemory {

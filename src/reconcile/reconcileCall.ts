@@ -14,14 +14,13 @@ import {
 } from "./detail.js";
 import { Reschedule, type DetailApi } from "./detailApi.js";
 import { afterEmptyRound, callEndedAt, giveUpAtMs, queryDateMs } from "./policy.js";
-import { planRound, prodIdKey, type ProdIdMemory } from "./prodIds.js";
+import { prodIdKey, type ProdIdMemory } from "./prodIds.js";
+import { evidenceField, planCallRound, sweepShouldStop } from "./roundPlan.js";
 import { policySelects } from "./selection.js";
 import {
   ANNOUNCED_FIELD,
   countsAsEvidence,
-  EMPTY_FIELD,
-  inSample,
-  isUnsupported,
+  probeCountsAsEvidence,
   UNSUPPORTED_SAMPLE_EVERY,
 } from "./unsupportedKinds.js";
 import type { CallSnapshot } from "../store/calls/reads.js";
@@ -41,6 +40,8 @@ export type Outcome =
         | "unsupported"
         | "stale"
         | "missing";
+      /** The learning key of a call skipped as `unsupported` (the metric's label). */
+      key?: string;
     }
   /** Put the job back: `transient` is the job's new failure count; `touchRow` moves due_at. */
   | { kind: "later"; delayMs: number; transient: number; reason: string; touchRow: boolean };
@@ -196,9 +197,18 @@ export function createCallReconciler(d: CallReconcilerDeps) {
       await d.write({ kind: "skipped", callId, reason: "policy" });
       return done("policy_skipped");
     }
-    const key = prodIdKey(call.outId);
-    const unsupported = isUnsupported(key, await d.memory.all());
-    if (unsupported && !inSample(callId)) {
+    const key = prodIdKey(call.outId, call);
+    const giveUp = giveUpAtMs(call, d.giveUpMs);
+    const final = Date.now() >= giveUp;
+    const round = planCallRound({
+      configured: d.prodIds,
+      key,
+      all: await d.memory.all(),
+      callId,
+      attempts: call.reconcileAttempts,
+      final,
+    });
+    if (round.mode === "skip") {
       if (await d.memory.flagOnce(key, ANNOUNCED_FIELD)) {
         d.logger.warn(
           { kind: key, sampleEvery: UNSUPPORTED_SAMPLE_EVERY },
@@ -209,22 +219,22 @@ export function createCallReconciler(d: CallReconcilerDeps) {
         );
       }
       await d.write({ kind: "skipped", callId, reason: "unsupported" });
-      return done("unsupported");
-    }
-    const giveUp = giveUpAtMs(call, d.giveUpMs);
-    const final = Date.now() >= giveUp;
-    let plan = planRound(d.prodIds, await d.memory.stats(key), {
-      attempts: call.reconcileAttempts,
-      final,
-    });
-    if (unsupported && !final && plan.length > 1) {
-      // A sampled call of an unsupported kind asks one ProdId per round, in turn (all of them
-      // on its last round): a change is still noticed within a few rounds, at a fraction of
-      // the cost, and these rounds add no evidence (below: only full rounds count).
-      plan = [plan[call.reconcileAttempts % plan.length]!];
+      return { kind: "done", result: "unsupported", key };
     }
     const queryDate = queryDateMs(call);
-    for (const prodId of plan) {
+    const attempts = call.reconcileAttempts + 1;
+    const times = { endedAtMs: callEndedAt(call).getTime(), nowMs: Date.now() };
+    const evidence =
+      round.mode === "probe"
+        ? probeCountsAsEvidence({ ...times, attempts: attempts - 1, prodIds: d.prodIds.length })
+        : countsAsEvidence({ ...times, attempts, retryBaseMs: d.retryBaseMs });
+    let first = true;
+    for (const prodId of round.prodIds) {
+      const stats = first ? undefined : await d.memory.stats(key);
+      if (!first && sweepShouldStop({ ...round, final, stats, configured: d.prodIds, key })) {
+        break;
+      }
+      first = false;
       let answer;
       try {
         answer = await d.api.query({ callId, prodId, queryDateMs: queryDate }, transient, signal);
@@ -245,6 +255,10 @@ export function createCallReconciler(d: CallReconcilerDeps) {
         await apply(call, answer.detail, prodId, 1);
         return done("reconciled");
       }
+      const field = evidence ? evidenceField(round.mode, prodId) : undefined;
+      if (field !== undefined) {
+        void d.memory.note(key, field);
+      }
       if (answer.kind === "invalid") {
         d.logger.warn(
           { callId, prodId, reason: answer.reason },
@@ -253,18 +267,6 @@ export function createCallReconciler(d: CallReconcilerDeps) {
       }
     }
 
-    const attempts = call.reconcileAttempts + 1;
-    if (
-      plan.length === d.prodIds.length &&
-      countsAsEvidence({
-        attempts,
-        endedAtMs: callEndedAt(call).getTime(),
-        nowMs: Date.now(),
-        retryBaseMs: d.retryBaseMs,
-      })
-    ) {
-      void d.memory.note(key, EMPTY_FIELD);
-    }
     const next = afterEmptyRound({
       nowMs: Date.now(),
       attempts,

@@ -72,6 +72,9 @@ export function createReconcileWorker(o: ReconcileWorkerOptions): Worker {
       }
       if (outcome.kind === "done") {
         metrics.results.inc({ result: outcome.result });
+        if (outcome.result === "unsupported" && outcome.key !== undefined) {
+          metrics.unsupportedSkipped.inc({ kind: metrics.kindLabel(outcome.key) });
+        }
         return outcome.result;
       }
       metrics.results.inc({ result: outcome.reason === "empty" ? "retry" : "deferred" });

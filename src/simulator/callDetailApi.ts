@@ -95,6 +95,10 @@ export function callDetailAction(deps: {
         deps.clock.now() >= record.call.endTime + deps.settings.lagMs;
       if (!visible) {
         c.emptyData++;
+        const kind = record
+          ? `${record.call.kind}${record.call.outId === undefined ? ":no-out-id" : ""}`
+          : "unknown";
+        c.emptyByKind[kind] = (c.emptyByKind[kind] ?? 0) + 1;
       }
       return {
         Code: "OK",

@@ -20,6 +20,11 @@ export interface SimCounters {
     calls: number;
     /** Of those, answered with `Data: ""`. */
     emptyData: number;
+    /**
+     * The empty answers by the call's kind (`unknown` for a CallId the simulator does not know),
+     * `:no-out-id` appended for calls placed without an out_id: where a client's requests go.
+     */
+    emptyByKind: Record<string, number>;
     throttled: number;
     /** Most answered calls in any sliding 1 s window (never above the QPS limit). */
     maxPerSecond: number;
@@ -48,6 +53,7 @@ export function createCounters(): SimCounters {
     detail: {
       calls: 0,
       emptyData: 0,
+      emptyByKind: {},
       throttled: 0,
       maxPerSecond: 0,
       maxAttemptsPerSecond: 0,

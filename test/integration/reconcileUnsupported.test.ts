@@ -101,6 +101,11 @@ describe("a kind of call whose details never come", () => {
       expect.arrayContaining([{ kind: "skip_reason", name: "unsupported", calls: rest.length }]),
     );
     expect(t.logs().split(MESSAGE).length - 1).toBe(1);
+    // The skips are counted under the kind's key: robot tasks are `saas`.
+    const metrics = await (await fetch(`${t.url}/metrics`)).text();
+    expect(metrics).toContain(
+      `voice_receipts_reconcile_unsupported_skipped_total{kind="saas"} ${rest.length}`,
+    );
 
     // Alibaba starts answering for robot calls: new sampled calls are found, then the kind
     // is asked again in full.

@@ -25,6 +25,10 @@ const SNAPSHOT_COLUMNS = [
   "prodId",
   "detail",
   "discrepancies",
+  // What the receipts reveal of the product: the ProdId learning key (reconcile/prodIds.ts).
+  "dtmf",
+  "voiceType",
+  "earlyMediaCode",
 ] as const satisfies readonly (keyof CallsRow)[];
 
 /** What the worker needs to know about a call. */

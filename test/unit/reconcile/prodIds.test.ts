@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 
 import {
@@ -96,5 +97,53 @@ describe("planRound", () => {
       ROBOT,
       ...CONFIGURED.slice(0, 3),
     ]);
+  });
+});
+
+describe("what the receipts reveal", () => {
+  it("splits calls without an out_id by the product their receipts show", () => {
+    expect(prodIdKey(null, { dtmf: "12#" })).toBe("none:ivr");
+    expect(prodIdKey("", { voiceType: "asr" })).toBe("none:smart");
+    expect(prodIdKey(null, { voiceType: "smart_transfer", dtmf: "1" })).toBe("none:smart");
+    expect(prodIdKey(null, { earlyMediaCode: "200005" })).toBe("none:smart");
+    expect(prodIdKey(null, { dtmf: "", voiceType: "voice", earlyMediaCode: null })).toBe("none");
+  });
+
+  it("an out_id decides the key whatever the receipts show", () => {
+    fc.assert(
+      fc.property(
+        fc.string({ minLength: 1 }),
+        fc.record({
+          dtmf: fc.option(fc.string()),
+          voiceType: fc.option(fc.constantFrom("asr", "smart_transfer", "voice")),
+          earlyMediaCode: fc.option(fc.string()),
+        }),
+        (outId, clues) => {
+          expect(prodIdKey(outId, clues)).toBe(prodIdKey(outId));
+        },
+      ),
+    );
+  });
+
+  it("tries the key's likely ProdId first until answers say otherwise", () => {
+    expect(orderProdIds(CONFIGURED, undefined, "saas")[0]).toBe(ROBOT);
+    expect(orderProdIds(CONFIGURED, undefined, "none:ivr")[0]).toBe("11000000300005");
+    expect(orderProdIds(CONFIGURED, undefined, "none")).toEqual(CONFIGURED);
+    expect(orderProdIds(CONFIGURED, new Map([["11000000300006", 1]]), "saas")[0]).toBe(
+      "11000000300006",
+    );
+  });
+
+  it("a likely ProdId only reorders: every configured ProdId is still tried", () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom("saas", "none", "none:ivr", "none:smart", "p:vn", "digits"),
+        fc.array(fc.nat(20), { minLength: 4, maxLength: 4 }),
+        (key, counts) => {
+          const stats = new Map(CONFIGURED.map((id, i) => [id, counts[i]!]));
+          expect([...orderProdIds(CONFIGURED, stats, key)].sort()).toEqual([...CONFIGURED].sort());
+        },
+      ),
+    );
   });
 });

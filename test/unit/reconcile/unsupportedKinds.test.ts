@@ -5,11 +5,18 @@ import {
   DETAIL_SURELY_THERE_MS,
   EMPTY_FIELD,
   countsAsEvidence,
+  emptyField,
+  isSuspect,
+  probeCountsAsEvidence,
+  probeProdId,
+  SUSPECT_LIKELY_EMPTY,
   UNSUPPORTED_MIN_CALLS,
   UNSUPPORTED_SAMPLE_EVERY,
   inSample,
   isUnsupported,
 } from "../../../src/reconcile/unsupportedKinds.js";
+
+const CONFIGURED = ["11000000300006", "11010000138001", "11000000300005", "11030000180001"];
 
 const stats = (o: Record<string, Record<string, number>>) =>
   new Map(Object.entries(o).map(([k, v]) => [k, new Map(Object.entries(v))]));
@@ -20,15 +27,15 @@ describe("isUnsupported", () => {
       saas: { [EMPTY_FIELD]: UNSUPPORTED_MIN_CALLS },
       "p:vn": { "11000000300006": UNSUPPORTED_MIN_CALLS },
     });
-    expect(isUnsupported("saas", all)).toBe(true);
-    expect(isUnsupported("p:vn", all)).toBe(false);
+    expect(isUnsupported("saas", all, CONFIGURED)).toBe(true);
+    expect(isUnsupported("p:vn", all, CONFIGURED)).toBe(false);
   });
 
   it("never flags a kind when nothing else is found either (the API, not the kind)", () => {
     fc.assert(
       fc.property(fc.nat(10_000), fc.nat(UNSUPPORTED_MIN_CALLS - 1), (empty, others) => {
         const all = stats({ saas: { [EMPTY_FIELD]: empty }, "p:vn": { "1": others } });
-        expect(isUnsupported("saas", all)).toBe(false);
+        expect(isUnsupported("saas", all, CONFIGURED)).toBe(false);
       }),
     );
   });
@@ -41,7 +48,7 @@ describe("isUnsupported", () => {
           saas: { [EMPTY_FIELD]: empty, "11030000180001": found },
           "p:vn": { "1": 1000 },
         });
-        expect(isUnsupported("saas", all)).toBe(false);
+        expect(isUnsupported("saas", all, CONFIGURED)).toBe(false);
       }),
     );
   });
@@ -51,7 +58,7 @@ describe("isUnsupported", () => {
       saas: { [EMPTY_FIELD]: UNSUPPORTED_MIN_CALLS - 1 },
       "p:vn": { "1": 1000 },
     });
-    expect(isUnsupported("saas", all)).toBe(false);
+    expect(isUnsupported("saas", all, CONFIGURED)).toBe(false);
   });
 });
 
@@ -96,5 +103,106 @@ describe("countsAsEvidence", () => {
         },
       ),
     );
+  });
+});
+
+describe("judging a kind with one ProdId per call (suspect kinds)", () => {
+  it("a kind is suspect only when never found and empty for every ProdId", () => {
+    expect(isSuspect(undefined, CONFIGURED)).toBe(false);
+    expect(isSuspect(new Map([[EMPTY_FIELD, 1]]), CONFIGURED)).toBe(true);
+    expect(isSuspect(new Map(CONFIGURED.map((id) => [emptyField(id), 1])), CONFIGURED)).toBe(true);
+    expect(isSuspect(new Map([[emptyField(CONFIGURED[0]!), 3]]), CONFIGURED)).toBe(false);
+    expect(
+      isSuspect(
+        new Map([
+          [EMPTY_FIELD, 5],
+          [CONFIGURED[2]!, 1],
+        ]),
+        CONFIGURED,
+      ),
+    ).toBe(false);
+  });
+
+  it("or often empty for its likely ProdId", () => {
+    const robot = CONFIGURED[3]!;
+    const often = new Map([[emptyField(robot), SUSPECT_LIKELY_EMPTY]]);
+    expect(isSuspect(often, CONFIGURED, robot)).toBe(true);
+    expect(isSuspect(often, CONFIGURED)).toBe(false);
+    expect(isSuspect(often, CONFIGURED, CONFIGURED[0])).toBe(false);
+    expect(isSuspect(often, CONFIGURED.slice(0, 3), robot)).toBe(false);
+    expect(
+      isSuspect(new Map([[emptyField(robot), SUSPECT_LIKELY_EMPTY - 1]]), CONFIGURED, robot),
+    ).toBe(false);
+    often.set(CONFIGURED[0]!, 1);
+    expect(isSuspect(often, CONFIGURED, robot)).toBe(false);
+  });
+
+  it("each call probes every ProdId once in as many rounds as there are ProdIds", () => {
+    fc.assert(
+      fc.property(fc.string(), fc.nat(100), (callId, start) => {
+        const asked = new Set(CONFIGURED.map((_, i) => probeProdId(CONFIGURED, callId, start + i)));
+        expect(asked.size).toBe(CONFIGURED.length);
+      }),
+    );
+  });
+
+  it("calls planned together spread their probes over every ProdId", () => {
+    const ids = Array.from({ length: 200 }, (_, i) => `1000${i}^2000${i * 7}`);
+    const counts = new Map<string, number>();
+    for (const id of ids) {
+      const p = probeProdId(CONFIGURED, id, 0);
+      counts.set(p, (counts.get(p) ?? 0) + 1);
+    }
+    for (const id of CONFIGURED) {
+      expect(counts.get(id) ?? 0).toBeGreaterThan(ids.length / CONFIGURED.length / 2);
+    }
+  });
+
+  it("a probe counts once per (call, ProdId), only once the detail should be there", () => {
+    fc.assert(
+      fc.property(fc.nat(30), fc.integer({ min: 0, max: 3_600_000 }), (attempts, endedAgo) => {
+        const counts = probeCountsAsEvidence({
+          attempts,
+          prodIds: CONFIGURED.length,
+          endedAtMs: 0,
+          nowMs: endedAgo,
+        });
+        if (attempts >= CONFIGURED.length) {
+          expect(counts).toBe(false);
+        }
+        if (attempts === 0) {
+          expect(counts).toBe(endedAgo >= DETAIL_SURELY_THERE_MS);
+        }
+      }),
+    );
+  });
+
+  it("judges only once every ProdId has UNSUPPORTED_MIN_CALLS empty calls", () => {
+    fc.assert(
+      fc.property(
+        fc.nat(3),
+        fc.array(fc.nat(3 * UNSUPPORTED_MIN_CALLS), { minLength: 4, maxLength: 4 }),
+        (swept, probes) => {
+          const own = new Map<string, number>([[EMPTY_FIELD, swept]]);
+          CONFIGURED.forEach((id, i) => own.set(emptyField(id), probes[i]!));
+          const all = new Map([
+            ["saas", own],
+            ["p:vn", new Map([["11000000300006", 1000]])],
+          ]);
+          const least = Math.min(...probes) + swept;
+          expect(isUnsupported("saas", all, CONFIGURED)).toBe(least >= UNSUPPORTED_MIN_CALLS);
+        },
+      ),
+    );
+  });
+
+  it("a ProdId no longer configured gives no evidence", () => {
+    const own = new Map(CONFIGURED.map((id) => [emptyField(id), 100]));
+    const all = new Map([
+      ["saas", own],
+      ["p:vn", new Map([["11000000300006", 1000]])],
+    ]);
+    expect(isUnsupported("saas", all, CONFIGURED)).toBe(true);
+    expect(isUnsupported("saas", all, [...CONFIGURED, "11000000300009"])).toBe(false);
   });
 });
