@@ -90,7 +90,7 @@ export async function run(
     const indexCount = new Map(
       (
         await db.pool.query<{ t: string; n: number }>(
-          `select regexp_replace(relname, '_(p\d{4}_\d{2}|default)$', '') as t,
+          `select regexp_replace(relname, '_(p[0-9]{4}_[0-9]{2}|default)$', '') as t,
                   max(n)::int as n
              from (select relname, count(*) as n from pg_stat_user_indexes group by relname) i
             group by 1`,
@@ -101,10 +101,10 @@ export async function run(
       await db.pool.query("select pg_stat_force_next_flush()");
       await new Promise((r) => setTimeout(r, 1100));
       const { rows } = await db.pool.query<{ t: string; ins: string; upd: string; hot: string }>(
-        `select regexp_replace(relname, '_(p\d{4}_\d{2}|default)$', '') as t,
+        `select regexp_replace(relname, '_(p[0-9]{4}_[0-9]{2}|default)$', '') as t,
                 sum(n_tup_ins) ins, sum(n_tup_upd) upd, sum(n_tup_hot_upd) hot
            from pg_stat_user_tables
-          where relname ~ '^(calls|call_events|recordings|events|receipts)(_p\d{4}_\d{2}|_default)?$'
+          where relname ~ '^(calls|call_events|recordings|events|receipts)(_p[0-9]{4}_[0-9]{2}|_default)?$'
           group by 1`,
       );
       return rows;
