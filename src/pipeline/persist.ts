@@ -39,7 +39,8 @@ export async function applyReceipts(
     const deadIds: string[] = [];
     const deadReasons: string[] = [];
     for (const row of rows) {
-      const result = normalizeReceipt(row.message_type, row.body);
+      // Validated at intake: read, not validated again (NormalizeOptions.stored).
+      const result = normalizeReceipt(row.message_type, row.body, { stored: true });
       if (result.ok) {
         const r = result.receipt;
         goodIds.push(row.id);

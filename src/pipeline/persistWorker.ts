@@ -5,8 +5,9 @@
  *
  * Micro-batching: a job is one push (~100 receipts), too small a unit for PostgreSQL, whose
  * cost is per statement and per commit as much as per row. The jobs active at the same time
- * (up to `concurrency`) pool their receipt ids, up to BATCH_MAX_RECEIPTS or BATCH_WAIT_MS after
- * the first one, and are applied in one applyReceipts transaction; each job completes or fails
+ * (up to `concurrency`) pool their receipt ids, up to BATCH_MAX_RECEIPTS, and are applied in one
+ * applyReceipts transaction, BATCHES_IN_FLIGHT at most at once (group commit: an idle worker
+ * applies a job at once; jobs arriving meanwhile wait and go together); each job completes or fails
  * with that transaction, so every guarantee of a single job holds for each of them. A job that
  * is being retried runs alone, so one receipt that breaks a transaction cannot keep failing its
  * neighbours.
@@ -29,8 +30,14 @@ import type { PersistResult } from "./persist.js";
 
 /** Receipts per applyReceipts transaction, at most (several jobs' worth). */
 export const BATCH_MAX_RECEIPTS = 1000;
-/** How long the first job of a batch waits for others to join it. */
-export const BATCH_WAIT_MS = 5;
+/**
+ * Batch transactions of one process at once. Not more: on a backlog every batch touches calls
+ * rows of the others (a call's receipts come in several jobs), so parallel batches wait for
+ * each other's row locks, and smaller batches write more versions of each calls row (docs/
+ * benchmarks.md, "Where a persisted receipt's microseconds go"). Two, so that one batch is
+ * prepared (read, normalised) while the other is in PostgreSQL.
+ */
+export const BATCHES_IN_FLIGHT = 2;
 /** Jobs active at once: enough to fill one batch while the previous one is being applied. */
 export const PERSIST_CONCURRENCY = 32;
 
@@ -72,7 +79,7 @@ export function createPersistWorker(deps: PersistWorkerDeps) {
   const batcher = createBatcher<readonly number[], PersistResult>({
     maxWeight: BATCH_MAX_RECEIPTS,
     weigh: (ids) => ids.length,
-    maxWaitMs: BATCH_WAIT_MS,
+    maxInFlight: BATCHES_IN_FLIGHT,
     run: async (jobs) => {
       const result = await applyIsolated(pool, jobs.flat());
       return jobs.map(() => result);

@@ -139,16 +139,14 @@ export const calls = pgTable(
     updatedAt: tstz("updated_at").notNull().defaultNow(),
   },
   (t) => [
-    index("calls_out_id_idx").on(t.outId),
     index("calls_reconcile_status_idx").on(t.reconcileStatus, t.reconcileDueAt),
     // The reconcile scheduler's "reconciled, then changed by a newer receipt" scan: only rows
     // waiting for a re-reconcile are in it, so the scan costs nothing on a settled table.
     index("calls_reconcile_changed_idx")
       .on(t.reconcileDueAt)
       .where(sql`${t.reconcileStatus} = 'reconciled' and ${t.updatedAt} > ${t.reconciledAt}`),
-    index("calls_start_time_idx").on(t.startTime),
-    index("calls_end_time_idx").on(t.endTime),
-    index("calls_created_at_idx").on(t.createdAt),
+    // No index on out_id, start_time, end_time or created_at alone: nothing reads through them
+    // and each costs an entry per receipt applied (migrations/0011_calls_write_cost.sql).
     // The call explorer's searches (migrations/0007_explorer.sql, hand-written for the
     // operator classes): newest first by the call's report time, out_id prefix, number suffix.
     index("calls_explorer_time_idx").on(

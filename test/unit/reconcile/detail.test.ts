@@ -161,17 +161,7 @@ describe("discrepancies", () => {
 });
 
 describe("buildReconciledWrite", () => {
-<<<<<<< HEAD
   const call = callSnapshot({
-=======
-  const call: CallSnapshot = {
-    callId: "116012854210^104753038210",
-    direction: "outbound",
-    outId: "order-1",
-    dtmf: null,
-    voiceType: null,
-    earlyMediaCode: null,
->>>>>>> rec3
     caller: "057112345678",
     callee: "13800000000",
     statusCode: "200001",
