@@ -215,7 +215,8 @@ export function createIntake(deps: IntakeDeps): Intake {
         // Validation first: it bounds the depth, so the stringify below cannot overflow.
         const result = normalizeReceipt(messageType, item.raw);
         const bodyJson = result.ok ? JSON.stringify(item.raw) : rejectedText(item.raw);
-        const unstorable = result.ok ? unstorableJson(bodyJson) : null;
+        // JSON.stringify writes NUL and lone surrogates as \u escapes: no "\u", nothing to find.
+        const unstorable = result.ok && bodyJson.includes("\\u") ? unstorableJson(bodyJson) : null;
         if (!result.ok || unstorable !== null) {
           rejected.push({
             source,

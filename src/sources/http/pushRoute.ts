@@ -21,6 +21,7 @@ import { StorageUnavailableError } from "../../errors.js";
 import type { Logger } from "../../logger.js";
 import type { Metrics } from "../../ops/metrics.js";
 import type { Intake } from "../../pipeline/intake.js";
+import { createBytesInFlight } from "./bytesInFlight.js";
 
 export const PUSH_OK = { code: 0, msg: "接收成功" } as const;
 
@@ -29,6 +30,10 @@ export interface PushRouteDeps {
   metrics: Metrics;
   token: string | undefined;
   logger: Logger;
+  /** Largest accepted body (fastify's bodyLimit): what a body of unknown length counts as. */
+  bodyLimitBytes: number;
+  /** Push bytes the ingester may hold at once (bytesInFlight.ts); the rest wait unread. */
+  maxBytesInFlight: number;
 }
 
 const digest = (s: string) => createHash("sha256").update(s).digest();
@@ -49,6 +54,8 @@ export function requestToken(req: FastifyRequest): unknown {
 
 export function registerPushRoutes(app: FastifyInstance, deps: PushRouteDeps): void {
   const known = new Set<string>(KNOWN_MESSAGE_TYPES);
+  const inFlight = createBytesInFlight(deps.maxBytesInFlight);
+  const { pushBytesInFlight, pushBytesInFlightPeak } = deps.metrics;
 
   // A scope of its own: take every body as bytes whatever its content type (Alibaba's is not
   // documented), so that an unparsable body can be kept verbatim in rejected_receipts and bytes
@@ -56,6 +63,30 @@ export function registerPushRoutes(app: FastifyInstance, deps: PushRouteDeps): v
   void app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser("*", { parseAs: "buffer" }, (_req, body, done) => done(null, body));
+
+    // Before the body is read: wait for room within the bytes-in-flight budget. Until then the
+    // request's bytes stay in the socket (Node stops reading it), which slows the sender down.
+    scope.addHook("onRequest", async (req, reply) => {
+      const declared = Number(req.headers["content-length"]);
+      const bytes =
+        Number.isSafeInteger(declared) && declared >= 0
+          ? Math.min(declared, deps.bodyLimitBytes)
+          : deps.bodyLimitBytes;
+      const release = await inFlight.acquire(bytes);
+      pushBytesInFlight.set(inFlight.held());
+      pushBytesInFlightPeak.set(inFlight.peak());
+      const done = () => {
+        release();
+        pushBytesInFlight.set(inFlight.held());
+      };
+      // 'close' fires once the answer is sent or the connection is gone, whichever comes first;
+      // a client that left while waiting gives its room back at once.
+      if (req.raw.socket?.destroyed ?? true) {
+        done();
+      } else {
+        reply.raw.once("close", done);
+      }
+    });
 
     scope.post<{ Params: { messageType: string } }>("/push/:messageType", async (req, reply) => {
       const started = process.hrtime.bigint();
@@ -115,6 +146,8 @@ export function registerPushRoutes(app: FastifyInstance, deps: PushRouteDeps): v
         void reply.code(400).send({ code: 400, msg: parsed.reason });
         return 400;
       }
+      // Only the count outlives the INSERT: the parsed items are not kept alive by this frame.
+      const receipts = parsed.items.length;
       const result = await deps.intake.accept({
         source: "http",
         messageType,
@@ -123,7 +156,7 @@ export function registerPushRoutes(app: FastifyInstance, deps: PushRouteDeps): v
       deps.logger.info(
         {
           messageType,
-          receipts: parsed.items.length,
+          receipts,
           accepted: result.accepted,
           duplicates: result.duplicates,
           rejected: result.rejected,
