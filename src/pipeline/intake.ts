@@ -22,11 +22,13 @@ import { rejectedText } from "../domain/json.js";
 import { normalizeReceipt } from "../domain/receipt.js";
 import { createBatcher } from "../infra/batcher.js";
 import { StorageUnavailableError, coerceError } from "../errors.js";
+import { bodyText, elementText } from "./bodies.js";
 import { isolate, refusalReason } from "./isolate.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../ops/metrics.js";
 import {
   insertReceipts,
+  type ArrayElement,
   type InsertedReceipt,
   type ReceiptRow,
   type ReceiptSource,
@@ -46,6 +48,11 @@ export interface IntakeBatch {
   source: ReceiptSource;
   messageType: string;
   items: readonly IntakeItem[];
+  /**
+   * UTF-8 bytes of the JSON array whose elements `items` are, in order (an HTTP push body): when
+   * every item validates, bodies are stored from these bytes instead of serialised again.
+   */
+  array?: Buffer | undefined;
 }
 
 /** Per-batch outcome; each count is final once the promise resolves. */
@@ -80,22 +87,7 @@ export interface IntakeDeps {
   clock?: () => Date;
 }
 
-/**
- * Why PostgreSQL's jsonb could never store this JSON text, or null. JSON.stringify escapes only
- * U+0000 and lone UTF-16 surrogates as \u sequences among the characters that matter here, and
- * jsonb refuses both; such a receipt would fail its whole batch on every retry (a 503 loop that
- * ends with Alibaba giving up on the valid receipts beside it), so it is quarantined instead.
- * The even run of backslashes before the escape tells an escape from the text "\\u0000".
- */
-export function unstorableJson(json: string): string | null {
-  const m = /(?:^|[^\\])(?:\\\\)*\\u(0000|[dD][89a-fA-F][0-9a-fA-F]{2})/.exec(json);
-  if (!m) {
-    return null;
-  }
-  return m[1] === "0000"
-    ? "contains a NUL character (\\u0000), which PostgreSQL cannot store"
-    : `contains a lone UTF-16 surrogate (\\u${m[1]}), which is not valid Unicode and PostgreSQL cannot store`;
-}
+export { unstorableJson } from "./bodies.js";
 
 /** Receipt INSERTs running at once; batches arriving meanwhile wait and are grouped. */
 export const INSERTS_IN_FLIGHT = 4;
@@ -206,23 +198,22 @@ export function createIntake(deps: IntakeDeps): Intake {
 
   return {
     reject,
-    async accept({ source, messageType, items }) {
+    async accept({ source, messageType, items, array }) {
       const valid = new Map<string, ReceiptRow>();
       const rejected: RejectedRow[] = [];
       const locations = new Map<string, string | null>();
+      // The parsed items of the valid rows, while their JSON text may still be needed.
+      const raws = new Map<string, unknown>();
       let duplicatesInBatch = 0;
-      for (const item of items) {
-        // Validation first: it bounds the depth, so the stringify below cannot overflow.
+      for (const [index, item] of items.entries()) {
         const result = normalizeReceipt(messageType, item.raw);
-        const bodyJson = result.ok ? JSON.stringify(item.raw) : rejectedText(item.raw);
-        // JSON.stringify writes NUL and lone surrogates as \u escapes: no "\u", nothing to find.
-        const unstorable = result.ok && bodyJson.includes("\\u") ? unstorableJson(bodyJson) : null;
-        if (!result.ok || unstorable !== null) {
+        const body = result.ok && array === undefined ? bodyText(item.raw) : null;
+        if (!result.ok || (body?.unstorable ?? null) !== null) {
           rejected.push({
             source,
             messageType,
-            raw: bodyJson,
-            reason: result.ok ? (unstorable as string) : result.reason,
+            raw: body?.json ?? rejectedText(item.raw),
+            reason: result.ok ? (body?.unstorable as string) : result.reason,
             location: item.location ?? null,
           });
           continue;
@@ -233,6 +224,9 @@ export function createIntake(deps: IntakeDeps): Intake {
           continue;
         }
         locations.set(r.dedupKey, item.location ?? null);
+        if (array !== undefined) {
+          raws.set(r.dedupKey, item.raw);
+        }
         valid.set(r.dedupKey, {
           dedupKey: r.dedupKey,
           messageType: r.messageType,
@@ -241,14 +235,50 @@ export function createIntake(deps: IntakeDeps): Intake {
           outId: r.outId,
           statusCode: r.statusCode,
           eventTime: r.eventTime,
-          bodyJson,
+          bodyJson: body?.json ?? null,
+          element: array === undefined ? undefined : { array, index },
         });
       }
+      // PostgreSQL parses a push body's array whole, refused elements included: with one of
+      // those in it, the valid receipts go as their own JSON text, each standing alone.
+      if (array !== undefined && rejected.length > 0) {
+        for (const [key, row] of valid) {
+          const body = bodyText(raws.get(key));
+          if (body.unstorable !== null) {
+            valid.delete(key);
+            const location = locations.get(key) ?? null;
+            rejected.push({ source, messageType, raw: body.json, reason: body.unstorable, location });
+          } else {
+            row.bodyJson = body.json;
+            row.element = undefined;
+          }
+        }
+      }
+      raws.clear();
 
       if (rejected.length > 0) {
         await reject(rejected);
       }
-      const { inserted, refused } = await committer.write([...valid.values()]);
+      const written = await committer.write([...valid.values()]);
+      const { inserted } = written;
+      const refused = new Map(written.refused); // the group's map, shared with other callers
+      // A refused row whose body went as part of its push's array: the array as a whole may be
+      // what PostgreSQL refused, so each such row is tried once more alone, as its own text.
+      const retry = [...refused.keys()]
+        .map((key) => valid.get(key))
+        .filter((row): row is ReceiptRow => row?.element !== undefined && row.bodyJson === null);
+      if (retry.length > 0) {
+        for (const row of retry) {
+          refused.delete(row.dedupKey);
+          row.bodyJson = elementText(row.element as ArrayElement);
+          row.element = undefined;
+        }
+        const again = await committer.write(retry);
+        inserted.push(...again.inserted);
+        for (const [key, reason] of again.refused) {
+          refused.set(key, reason);
+        }
+      }
       const receiptIds = inserted.map((r) => r.id);
       // Rows PostgreSQL refused although they passed validation: quarantined with its reason.
       const refusedRows: RejectedRow[] = [];
@@ -258,7 +288,7 @@ export function createIntake(deps: IntakeDeps): Intake {
           refusedRows.push({
             source,
             messageType,
-            raw: row.bodyJson,
+            raw: row.bodyJson ?? "null",
             reason,
             location: locations.get(key) ?? null,
           });

@@ -52,6 +52,23 @@ export function requestToken(req: FastifyRequest): unknown {
   return req.headers["x-push-token"] ?? q?.token;
 }
 
+/**
+ * The body's bytes when they are a JSON array (the usual push), without a byte-order mark, for
+ * intake to store each element's bytes as received; undefined for a lone object.
+ */
+function jsonArrayBytes(bytes: Buffer): Buffer | undefined {
+  const body = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? bytes.subarray(3) : bytes;
+  for (const b of body) {
+    if (b === 0x5b) {
+      return body;
+    }
+    if (b !== 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09) {
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
 export function registerPushRoutes(app: FastifyInstance, deps: PushRouteDeps): void {
   const known = new Set<string>(KNOWN_MESSAGE_TYPES);
   const inFlight = createBytesInFlight(deps.maxBytesInFlight);
@@ -152,6 +169,7 @@ export function registerPushRoutes(app: FastifyInstance, deps: PushRouteDeps): v
         source: "http",
         messageType,
         items: parsed.items.map((raw, i) => ({ raw, location: `push#${i}` })),
+        array: jsonArrayBytes(bytes),
       });
       deps.logger.info(
         {
