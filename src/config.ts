@@ -305,7 +305,7 @@ const envSchema = z.object({
   VMS_PUSH_TOKEN: optionalString,
   VMS_ADMIN_TOKEN: optionalString,
   VMS_PUSH_BODY_LIMIT_BYTES: intInRange(1024, 100 * 1024 * 1024, 5 * 1024 * 1024),
-  VMS_PUSH_MAX_BYTES_IN_FLIGHT: intInRange(1024, 1024 * 1024 * 1024, 8 * 1024 * 1024),
+  VMS_PUSH_MAX_BYTES_IN_FLIGHT: intInRange(1024, 1024 * 1024 * 1024, 4 * 1024 * 1024),
   VMS_QUEUE_PREFIX: z.preprocess(
     emptyAsUndefined,
     z

@@ -13,12 +13,7 @@
 import { Buffer, isUtf8 } from "node:buffer";
 
 import { numberToDecimal } from "./fields.js";
-import {
-  describeShapeProblem,
-  elementTraits,
-  findShapeProblem,
-  UnparsableItem,
-} from "./json.js";
+import { describeShapeProblem, elementTraits, findShapeProblem, UnparsableItem } from "./json.js";
 
 /** 16 significant digits (a double holds 15 exactly) or a 3-digit exponent: worth a scan. */
 const MAYBE_INEXACT = /(?:\d\.?){16}|[eE][+-]?\d{3}/;

@@ -16,23 +16,16 @@
  * first batch after a quiet spell goes alone at once, so batching costs no latency when idle.
  * If PostgreSQL refuses a shared INSERT because of a value in it (SQLSTATE class 22/23/54), the
  * group is bisected down to the refused rows (isolate.ts), which are quarantined with
- * PostgreSQL's message and SQLSTATE; every other row is stored and acknowledged.
+ * PostgreSQL's message and SQLSTATE; every other row is stored and acknowledged (groupCommit.ts).
  */
 import { rejectedText } from "../domain/json.js";
 import { normalizeReceipt } from "../domain/receipt.js";
-import { createBatcher } from "../infra/batcher.js";
 import { StorageUnavailableError, coerceError } from "../errors.js";
 import { bodyText, elementText } from "./bodies.js";
-import { isolate, refusalReason } from "./isolate.js";
+import { createGroupCommitter } from "./groupCommit.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../ops/metrics.js";
-import {
-  insertReceipts,
-  type ArrayElement,
-  type InsertedReceipt,
-  type ReceiptRow,
-  type ReceiptSource,
-} from "../store/receipts/insert.js";
+import type { ArrayElement, ReceiptRow, ReceiptSource } from "../store/receipts/insert.js";
 import { insertRejected, type RejectedRow } from "../store/rejectedReceipts/insert.js";
 import type pg from "pg";
 import type { PipelineQueues } from "./queues.js";
@@ -88,101 +81,7 @@ export interface IntakeDeps {
 }
 
 export { unstorableJson } from "./bodies.js";
-
-/** Receipt INSERTs running at once; batches arriving meanwhile wait and are grouped. */
-export const INSERTS_IN_FLIGHT = 4;
-/** Rows per grouped INSERT, at most (a batch larger than this still goes in one piece). */
-export const GROUP_MAX_ROWS = 1000;
-
-/** What one batch's rows became: inserted (or found unprocessed), or refused by PostgreSQL. */
-interface Written {
-  inserted: InsertedReceipt[];
-  /** dedupKey → PostgreSQL's refusal (message and SQLSTATE) of that row. */
-  refused: Map<string, string>;
-}
-
-/**
- * The group committer: `write(rows)` resolves with the rows' outcome (as insertReceipts gives
- * it, in the same order) once they are committed in PostgreSQL AND queued in Redis; it rejects
- * with StorageUnavailableError naming which of the two failed. `rows` must be unique by
- * dedupKey; across concurrent callers a key is written once, and only its first caller sees it
- * as inserted.
- */
-function createGroupCommitter(pool: pg.Pool, queues: PipelineQueues, clock: () => Date) {
-  type Outcome = ({ ok: true } & Written) | { ok: false; err: unknown };
-  const batcher = createBatcher<ReceiptRow[], Outcome>({
-    maxWeight: GROUP_MAX_ROWS,
-    weigh: (rows) => rows.length,
-    maxInFlight: INSERTS_IN_FLIGHT,
-    run: (group) => commit(group),
-  });
-
-  async function commit(group: ReceiptRow[][]): Promise<Outcome[]> {
-    // One row per dedup key across the group (a statement cannot touch a row twice).
-    const unique = new Map<string, ReceiptRow>();
-    for (const rows of group) {
-      for (const r of rows) {
-        if (!unique.has(r.dedupKey)) {
-          unique.set(r.dedupKey, r);
-        }
-      }
-    }
-    let inserted: InsertedReceipt[];
-    const refused = new Map<string, string>();
-    try {
-      // PostgreSQL refusing a value (validation missed it) fails only that row: the group is
-      // bisected down to it (isolate.ts). Unreachable PostgreSQL throws at once: 503, fast.
-      const arrived = clock();
-      const isolated = await isolate([...unique.values()], (rows) =>
-        insertReceipts(pool, rows, arrived),
-      );
-      inserted = isolated.results.flat();
-      for (const c of isolated.culprits) {
-        refused.set(c.item.dedupKey, refusalReason(c.error));
-      }
-    } catch (err) {
-      const cause = coerceError(err);
-      return group.map(() => ({
-        ok: false,
-        err: new StorageUnavailableError("postgres", { cause }),
-      }));
-    }
-    try {
-      await queues.enqueuePersist(inserted.map((r) => r.id));
-    } catch (err) {
-      const cause = coerceError(err);
-      return group.map(() => ({ ok: false, err: new StorageUnavailableError("redis", { cause }) }));
-    }
-    const byKey = new Map(inserted.map((r) => [r.dedupKey, r]));
-    return group.map((rows) => {
-      const out: InsertedReceipt[] = [];
-      for (const r of rows) {
-        const row = byKey.get(r.dedupKey);
-        if (row) {
-          out.push(row);
-          // A later caller in the same group with the same key gets it as a duplicate.
-          if (row.inserted) {
-            byKey.set(r.dedupKey, { ...row, inserted: false });
-          }
-        }
-      }
-      return { ok: true, inserted: out, refused };
-    });
-  }
-
-  return {
-    async write(rows: ReceiptRow[]): Promise<Written> {
-      if (rows.length === 0) {
-        return { inserted: [], refused: new Map() };
-      }
-      const outcome = await batcher.add(rows);
-      if (!outcome.ok) {
-        throw outcome.err;
-      }
-      return outcome;
-    },
-  };
-}
+export { GROUP_MAX_ROWS, INSERTS_IN_FLIGHT } from "./groupCommit.js";
 
 export function createIntake(deps: IntakeDeps): Intake {
   const { pool, queues, metrics } = deps;
@@ -247,7 +146,13 @@ export function createIntake(deps: IntakeDeps): Intake {
           if (body.unstorable !== null) {
             valid.delete(key);
             const location = locations.get(key) ?? null;
-            rejected.push({ source, messageType, raw: body.json, reason: body.unstorable, location });
+            rejected.push({
+              source,
+              messageType,
+              raw: body.json,
+              reason: body.unstorable,
+              location,
+            });
           } else {
             row.bodyJson = body.json;
             row.element = undefined;

@@ -57,7 +57,8 @@ export function requestToken(req: FastifyRequest): unknown {
  * intake to store each element's bytes as received; undefined for a lone object.
  */
 function jsonArrayBytes(bytes: Buffer): Buffer | undefined {
-  const body = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? bytes.subarray(3) : bytes;
+  const body =
+    bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? bytes.subarray(3) : bytes;
   for (const b of body) {
     if (b === 0x5b) {
       return body;
