@@ -3,11 +3,14 @@
  * real PostgreSQL and Redis: a flood of large concurrent bodies is held to the budget (the rest
  * wait unread in their sockets), and every push still ends in 200 with its receipts stored once.
  */
+import net from "node:net";
+
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { startTestApp, type TestApp } from "../helpers/app.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/db.js";
 import { deleteKeysWithPrefix, randomPrefix } from "../helpers/redis.js";
+import { waitFor } from "../helpers/waitFor.js";
 
 const BUDGET = 128 * 1024;
 const BODY_LIMIT = 512 * 1024;
@@ -92,5 +95,35 @@ describe("push bytes in flight", () => {
     expect(statuses).toEqual([200, 200, 200]);
     expect(await receipts()).toBe(2400 + 500);
     expect(await gauge("voice_receipts_push_bytes_in_flight")).toBe(0);
+  });
+
+  it("gives the room back when a client leaves, whether admitted or still waiting", async () => {
+    const { port } = new URL(t.url);
+    /** A push that declares `length` bytes and sends only its headers and a few of them. */
+    const stalled = (length: number) =>
+      new Promise<net.Socket>((resolve) => {
+        const socket = net.connect(Number(port), "127.0.0.1", () => {
+          socket.write(
+            `POST /push/VoiceReport HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n` +
+              `Content-Length: ${length}\r\n\r\n[`,
+          );
+          resolve(socket);
+        });
+        socket.on("error", () => {});
+      });
+    const holder = await stalled(BUDGET); // admitted: the whole budget, its body never ends
+    await waitFor(async () => (await gauge("voice_receipts_push_bytes_in_flight")) === BUDGET, {
+      what: "the stalled push to hold the budget",
+    });
+    const waiter = await stalled(1000); // waits for room, unread
+    const pending = push(body(40_000, 10)); // waits behind it
+    waiter.destroy();
+    holder.destroy();
+
+    expect(await pending).toBe(200);
+    await waitFor(async () => (await gauge("voice_receipts_push_bytes_in_flight")) === 0, {
+      what: "every byte to be given back",
+    });
+    expect(await push(body(50_000, 10))).toBe(200);
   });
 });

@@ -99,7 +99,7 @@ export function registerPushRoutes(app: FastifyInstance, deps: PushRouteDeps): v
       };
       // 'close' fires once the answer is sent or the connection is gone, whichever comes first;
       // a client that left while waiting gives its room back at once.
-      if (req.raw.socket?.destroyed ?? true) {
+      if (req.raw.socket?.destroyed === true) {
         done();
       } else {
         reply.raw.once("close", done);
