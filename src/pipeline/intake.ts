@@ -97,120 +97,138 @@ export function createIntake(deps: IntakeDeps): Intake {
 
   return {
     reject,
-    async accept({ source, messageType, items, array }) {
-      const valid = new Map<string, ReceiptRow>();
-      const rejected: RejectedRow[] = [];
-      const locations = new Map<string, string | null>();
-      // The parsed items of the valid rows, while their JSON text may still be needed.
-      const raws = new Map<string, unknown>();
-      let duplicatesInBatch = 0;
-      for (const [index, item] of items.entries()) {
-        const result = normalizeReceipt(messageType, item.raw);
-        const body = result.ok && array === undefined ? bodyText(item.raw) : null;
-        if (!result.ok || (body?.unstorable ?? null) !== null) {
+    // Not async: the items are sorted in a plain function, so no frame that waits for the INSERT
+    // keeps the parsed receipts alive (an async frame keeps every local across its awaits).
+    accept(batch) {
+      try {
+        return store(batch.source, batch.messageType, sortItems(batch));
+      } catch (err) {
+        return Promise.reject(coerceError(err));
+      }
+    },
+  };
+
+  /** Validation: each item becomes a row to insert, a duplicate within the batch, or a rejection. */
+  function sortItems({ source, messageType, items, array }: IntakeBatch) {
+    const valid = new Map<string, ReceiptRow>();
+    const rejected: RejectedRow[] = [];
+    const locations = new Map<string, string | null>();
+    // The parsed items of the valid rows, while their JSON text may still be needed.
+    const raws = new Map<string, unknown>();
+    let duplicatesInBatch = 0;
+    for (const [index, item] of items.entries()) {
+      const result = normalizeReceipt(messageType, item.raw);
+      const body = result.ok && array === undefined ? bodyText(item.raw) : null;
+      if (!result.ok || (body?.unstorable ?? null) !== null) {
+        rejected.push({
+          source,
+          messageType,
+          raw: body?.json ?? rejectedText(item.raw),
+          reason: result.ok ? (body?.unstorable as string) : result.reason,
+          location: item.location ?? null,
+        });
+        continue;
+      }
+      const r = result.receipt;
+      if (valid.has(r.dedupKey)) {
+        duplicatesInBatch++;
+        continue;
+      }
+      locations.set(r.dedupKey, item.location ?? null);
+      if (array !== undefined) {
+        raws.set(r.dedupKey, item.raw);
+      }
+      valid.set(r.dedupKey, {
+        dedupKey: r.dedupKey,
+        messageType: r.messageType,
+        source,
+        callId: r.callId,
+        outId: r.outId,
+        statusCode: r.statusCode,
+        eventTime: r.eventTime,
+        bodyJson: body?.json ?? null,
+        element: array === undefined ? undefined : { array, index },
+      });
+    }
+    // PostgreSQL parses a push body's array whole, refused elements included: with one of
+    // those in it, the valid receipts go as their own JSON text, each standing alone.
+    if (array !== undefined && rejected.length > 0) {
+      for (const [key, row] of valid) {
+        const body = bodyText(raws.get(key));
+        if (body.unstorable !== null) {
+          valid.delete(key);
+          const location = locations.get(key) ?? null;
           rejected.push({
             source,
             messageType,
-            raw: body?.json ?? rejectedText(item.raw),
-            reason: result.ok ? (body?.unstorable as string) : result.reason,
-            location: item.location ?? null,
+            raw: body.json,
+            reason: body.unstorable,
+            location,
           });
-          continue;
-        }
-        const r = result.receipt;
-        if (valid.has(r.dedupKey)) {
-          duplicatesInBatch++;
-          continue;
-        }
-        locations.set(r.dedupKey, item.location ?? null);
-        if (array !== undefined) {
-          raws.set(r.dedupKey, item.raw);
-        }
-        valid.set(r.dedupKey, {
-          dedupKey: r.dedupKey,
-          messageType: r.messageType,
-          source,
-          callId: r.callId,
-          outId: r.outId,
-          statusCode: r.statusCode,
-          eventTime: r.eventTime,
-          bodyJson: body?.json ?? null,
-          element: array === undefined ? undefined : { array, index },
-        });
-      }
-      // PostgreSQL parses a push body's array whole, refused elements included: with one of
-      // those in it, the valid receipts go as their own JSON text, each standing alone.
-      if (array !== undefined && rejected.length > 0) {
-        for (const [key, row] of valid) {
-          const body = bodyText(raws.get(key));
-          if (body.unstorable !== null) {
-            valid.delete(key);
-            const location = locations.get(key) ?? null;
-            rejected.push({
-              source,
-              messageType,
-              raw: body.json,
-              reason: body.unstorable,
-              location,
-            });
-          } else {
-            row.bodyJson = body.json;
-            row.element = undefined;
-          }
-        }
-      }
-      raws.clear();
-
-      if (rejected.length > 0) {
-        await reject(rejected);
-      }
-      const written = await committer.write([...valid.values()]);
-      const { inserted } = written;
-      const refused = new Map(written.refused); // the group's map, shared with other callers
-      // A refused row whose body went as part of its push's array: the array as a whole may be
-      // what PostgreSQL refused, so each such row is tried once more alone, as its own text.
-      const retry = [...refused.keys()]
-        .map((key) => valid.get(key))
-        .filter((row): row is ReceiptRow => row?.element !== undefined && row.bodyJson === null);
-      if (retry.length > 0) {
-        for (const row of retry) {
-          refused.delete(row.dedupKey);
-          row.bodyJson = elementText(row.element as ArrayElement);
+        } else {
+          row.bodyJson = body.json;
           row.element = undefined;
         }
-        const again = await committer.write(retry);
-        inserted.push(...again.inserted);
-        for (const [key, reason] of again.refused) {
-          refused.set(key, reason);
-        }
       }
-      const receiptIds = inserted.map((r) => r.id);
-      // Rows PostgreSQL refused although they passed validation: quarantined with its reason.
-      const refusedRows: RejectedRow[] = [];
-      for (const [key, reason] of refused) {
-        const row = valid.get(key);
-        if (row && row.source === source) {
-          refusedRows.push({
-            source,
-            messageType,
-            raw: row.bodyJson ?? "null",
-            reason,
-            location: locations.get(key) ?? null,
-          });
-        }
-      }
-      if (refusedRows.length > 0) {
-        await reject(refusedRows);
-        rejected.push(...refusedRows);
-      }
-      const newReceiptIds = inserted.filter((r) => r.inserted).map((r) => r.id);
+    }
+    return { valid, rejected, locations, duplicatesInBatch };
+  }
 
-      const accepted = inserted.filter((r) => r.inserted).length;
-      const duplicates = valid.size - refusedRows.length - accepted + duplicatesInBatch;
-      metrics.receipts.inc({ source, type: messageType, outcome: "accepted" }, accepted);
-      metrics.receipts.inc({ source, type: messageType, outcome: "duplicate" }, duplicates);
-      metrics.receipts.inc({ source, type: messageType, outcome: "rejected" }, rejected.length);
-      return { accepted, duplicates, rejected: rejected.length, receiptIds, newReceiptIds };
-    },
-  };
+  async function store(
+    source: ReceiptSource,
+    messageType: string,
+    sorted: ReturnType<typeof sortItems>,
+  ): Promise<IntakeResult> {
+    const { valid, rejected, locations, duplicatesInBatch } = sorted;
+    if (rejected.length > 0) {
+      await reject(rejected);
+    }
+    const written = await committer.write([...valid.values()]);
+    const { inserted } = written;
+    const refused = new Map(written.refused); // the group's map, shared with other callers
+    // A refused row whose body went as part of its push's array: the array as a whole may be
+    // what PostgreSQL refused, so each such row is tried once more alone, as its own text.
+    const retry = [...refused.keys()]
+      .map((key) => valid.get(key))
+      .filter((row): row is ReceiptRow => row?.element !== undefined && row.bodyJson === null);
+    if (retry.length > 0) {
+      for (const row of retry) {
+        refused.delete(row.dedupKey);
+        row.bodyJson = elementText(row.element as ArrayElement);
+        row.element = undefined;
+      }
+      const again = await committer.write(retry);
+      inserted.push(...again.inserted);
+      for (const [key, reason] of again.refused) {
+        refused.set(key, reason);
+      }
+    }
+    const receiptIds = inserted.map((r) => r.id);
+    // Rows PostgreSQL refused although they passed validation: quarantined with its reason.
+    const refusedRows: RejectedRow[] = [];
+    for (const [key, reason] of refused) {
+      const row = valid.get(key);
+      if (row && row.source === source) {
+        refusedRows.push({
+          source,
+          messageType,
+          raw: row.bodyJson ?? "null",
+          reason,
+          location: locations.get(key) ?? null,
+        });
+      }
+    }
+    if (refusedRows.length > 0) {
+      await reject(refusedRows);
+      rejected.push(...refusedRows);
+    }
+    const newReceiptIds = inserted.filter((r) => r.inserted).map((r) => r.id);
+
+    const accepted = inserted.filter((r) => r.inserted).length;
+    const duplicates = valid.size - refusedRows.length - accepted + duplicatesInBatch;
+    metrics.receipts.inc({ source, type: messageType, outcome: "accepted" }, accepted);
+    metrics.receipts.inc({ source, type: messageType, outcome: "duplicate" }, duplicates);
+    metrics.receipts.inc({ source, type: messageType, outcome: "rejected" }, rejected.length);
+    return { accepted, duplicates, rejected: rejected.length, receiptIds, newReceiptIds };
+  }
 }

@@ -20,7 +20,7 @@ import { KNOWN_MESSAGE_TYPES } from "../../domain/schemas.js";
 import { StorageUnavailableError } from "../../errors.js";
 import type { Logger } from "../../logger.js";
 import type { Metrics } from "../../ops/metrics.js";
-import type { Intake } from "../../pipeline/intake.js";
+import type { Intake, IntakeResult } from "../../pipeline/intake.js";
 import { createBytesInFlight } from "./bytesInFlight.js";
 
 export const PUSH_OK = { code: 0, msg: "接收成功" } as const;
@@ -119,6 +119,45 @@ export function registerPushRoutes(app: FastifyInstance, deps: PushRouteDeps): v
     });
   });
 
+  /**
+   * Decode, parse and hand the body to intake, in a plain (not async) function: an async frame
+   * keeps every local alive across its awaits (V8), and the decoded text and the parsed items
+   * (≈ 4× the body's bytes) must not stay in the heap while the INSERT runs — what a push holds
+   * then is its rows and its bytes, which VMS_PUSH_MAX_BYTES_IN_FLIGHT bounds.
+   */
+  function begin(
+    bytes: Buffer,
+    messageType: string,
+    location: string | null,
+  ):
+    | { kind: "test" }
+    | { kind: "invalid"; reason: string; stored: Promise<void> }
+    | { kind: "items"; receipts: number; stored: Promise<IntakeResult> } {
+    const decoded = decodeUtf8(bytes);
+    const text = decoded.ok ? decoded.text : `base64:${bytes.toString("base64")}`;
+    const parsed: EnvelopeResult = decoded.ok
+      ? parsePushBody(text)
+      : { kind: "invalid", reason: `push body is ${decoded.reason}` };
+    if (parsed.kind === "test") {
+      return parsed;
+    }
+    if (parsed.kind === "invalid") {
+      const { reason } = parsed;
+      const row = { source: "http" as const, messageType, raw: text, reason, location };
+      return { kind: "invalid", reason, stored: deps.intake.reject([row]) };
+    }
+    return {
+      kind: "items",
+      receipts: parsed.items.length,
+      stored: deps.intake.accept({
+        source: "http",
+        messageType,
+        items: parsed.items.map((raw, i) => ({ raw, location: `push#${i}` })),
+        array: jsonArrayBytes(bytes),
+      }),
+    };
+  }
+
   async function handle(
     req: FastifyRequest,
     reply: FastifyReply,
@@ -136,42 +175,24 @@ export function registerPushRoutes(app: FastifyInstance, deps: PushRouteDeps): v
       return 404;
     }
     const bytes = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    const decoded = decodeUtf8(bytes);
-    const text = decoded.ok ? decoded.text : `base64:${bytes.toString("base64")}`;
-    const parsed: EnvelopeResult = decoded.ok
-      ? parsePushBody(text)
-      : { kind: "invalid", reason: `push body is ${decoded.reason}` };
     try {
-      if (parsed.kind === "test") {
+      const body = begin(bytes, messageType, req.url.split("?")[0] ?? null);
+      if (body.kind === "test") {
         deps.logger.info({ messageType }, "console test push received");
         void reply.code(200).send(PUSH_OK);
         return 200;
       }
-      if (parsed.kind === "invalid") {
-        await deps.intake.reject([
-          {
-            source: "http",
-            messageType,
-            raw: text,
-            reason: parsed.reason,
-            location: req.url.split("?")[0] ?? null,
-          },
-        ]);
+      if (body.kind === "invalid") {
+        await body.stored;
         deps.logger.warn(
-          { messageType, reason: parsed.reason, bytes: bytes.length },
+          { messageType, reason: body.reason, bytes: bytes.length },
           "push body rejected",
         );
-        void reply.code(400).send({ code: 400, msg: parsed.reason });
+        void reply.code(400).send({ code: 400, msg: body.reason });
         return 400;
       }
-      // Only the count outlives the INSERT: the parsed items are not kept alive by this frame.
-      const receipts = parsed.items.length;
-      const result = await deps.intake.accept({
-        source: "http",
-        messageType,
-        items: parsed.items.map((raw, i) => ({ raw, location: `push#${i}` })),
-        array: jsonArrayBytes(bytes),
-      });
+      const { receipts } = body;
+      const result = await body.stored;
       deps.logger.info(
         {
           messageType,
