@@ -66,6 +66,8 @@ export function buildIngest(deps: IngestDeps): { routes: Route[]; components: Co
         metrics,
         token: config.push.token,
         logger: logger.child({ component: "push" }),
+        bodyLimitBytes: config.push.bodyLimitBytes,
+        maxBytesInFlight: config.push.maxBytesInFlight,
       }),
     (app) =>
       registerSmartCallRoute(app, {

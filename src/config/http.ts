@@ -12,10 +12,18 @@ export const httpEnv = {
   VMS_PUSH_TOKEN: optionalString,
   VMS_ADMIN_TOKEN: optionalString,
   VMS_PUSH_BODY_LIMIT_BYTES: intInRange(1024, 100 * 1024 * 1024, 5 * 1024 * 1024),
+  VMS_PUSH_MAX_BYTES_IN_FLIGHT: intInRange(1024, 1024 * 1024 * 1024, 4 * 1024 * 1024),
 };
 
 export interface HttpConfig {
-  push: { host: string; port: number; token: string | undefined; bodyLimitBytes: number };
+  push: {
+    host: string;
+    port: number;
+    token: string | undefined;
+    bodyLimitBytes: number;
+    /** Push body bytes held at once; more wait unread (src/sources/http/bytesInFlight.ts). */
+    maxBytesInFlight: number;
+  };
   /**
    * VMS_METRICS_PORT: where a `--role worker` process serves /healthz, /readyz and /metrics
    * (on VMS_PUSH_HOST). Unset: a worker-only process serves no HTTP. Roles with the push
@@ -37,6 +45,7 @@ export function httpConfig(e: Parsed<typeof httpEnv>, problems: string[]): HttpC
       port: e.VMS_PUSH_PORT,
       token: e.VMS_PUSH_TOKEN,
       bodyLimitBytes: e.VMS_PUSH_BODY_LIMIT_BYTES,
+      maxBytesInFlight: e.VMS_PUSH_MAX_BYTES_IN_FLIGHT,
     },
     metricsPort: e.VMS_METRICS_PORT,
     adminToken: e.VMS_ADMIN_TOKEN,

@@ -90,6 +90,10 @@ const childPath = (path: string, key: string | number) =>
  * the common case allocates no strings at all.
  */
 export function findShapeProblem(value: unknown): ShapeProblem | null {
+  const flat = flatObjectProblem(value);
+  if (flat !== undefined) {
+    return flat;
+  }
   const stack: { value: unknown; path: string; depth: number }[] = [{ value, path: "", depth: 0 }];
   for (let top = stack.pop(); top !== undefined; top = stack.pop()) {
     const v = top.value;
@@ -138,24 +142,99 @@ export function findShapeProblem(value: unknown): ShapeProblem | null {
   return null;
 }
 
-/** Whether `value` nests objects/arrays deeper than MAX_JSON_DEPTH (iterative, no strings built). */
-export function tooDeep(value: unknown): boolean {
+/**
+ * findShapeProblem of an object with no nested object or array (the usual receipt), read in
+ * place: the same checks in the same order (keys last to first, then values in order), without
+ * the walk's entry arrays and stack frames. Undefined when `value` is not such an object.
+ */
+function flatObjectProblem(value: unknown): ShapeProblem | null | undefined {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    return undefined;
+  }
+  const obj = value as Record<string, unknown>;
+  const keys = Object.keys(obj);
+  for (const key of keys) {
+    const child = obj[key];
+    if (typeof child === "object" && child !== null) {
+      return undefined;
+    }
+  }
+  for (let i = keys.length - 1; i >= 0; i--) {
+    const key = keys[i] as string;
+    if (FORBIDDEN_KEYS.has(key)) {
+      return { kind: "forbidden-key", path: key };
+    }
+    const problem = stringProblem(key);
+    if (problem !== null) {
+      return { kind: "bad-string", path: key, problem };
+    }
+  }
+  for (const key of keys) {
+    const child = obj[key];
+    if (typeof child === "string") {
+      const problem = stringProblem(child);
+      if (problem !== null) {
+        return { kind: "bad-string", path: key || "(root)", problem };
+      }
+    } else if (typeof child === "number" && inexactNumber(child)) {
+      return { kind: "inexact-number", path: key || "(root)" };
+    }
+  }
+  return null;
+}
+
+/**
+ * Whether `value` nests deeper than MAX_JSON_DEPTH, and whether it holds a number anywhere: only
+ * then can JSON.parse have rounded one, so a body of strings alone (the usual receipt) needs no
+ * scan of its text for long digit runs (jsonText.ts). One iterative walk; a flat object, the
+ * usual receipt, is read in place without the stack.
+ */
+export function elementTraits(value: unknown): { tooDeep: boolean; hasNumber: boolean } {
+  if (typeof value === "number") {
+    return { tooDeep: false, hasNumber: true };
+  }
+  if (typeof value !== "object" || value === null) {
+    return { tooDeep: false, hasNumber: false };
+  }
+  let hasNumber = false;
+  let nested = false;
+  if (!Array.isArray(value)) {
+    for (const key in value) {
+      const child = (value as Record<string, unknown>)[key];
+      if (typeof child === "number") {
+        hasNumber = true;
+      } else if (typeof child === "object" && child !== null) {
+        nested = true;
+        break;
+      }
+    }
+    if (!nested) {
+      return { tooDeep: false, hasNumber };
+    }
+  }
+  hasNumber = false;
   const stack: [unknown, number][] = [[value, 0]];
   for (let top = stack.pop(); top !== undefined; top = stack.pop()) {
     const [v, depth] = top;
+    if (typeof v === "number") {
+      hasNumber = true;
+      continue;
+    }
     if (typeof v !== "object" || v === null) {
       continue;
     }
     if (depth >= MAX_JSON_DEPTH) {
-      return true;
+      return { tooDeep: true, hasNumber };
     }
     for (const child of Array.isArray(v) ? v : Object.values(v)) {
-      if (typeof child === "object" && child !== null) {
+      if (typeof child === "number") {
+        hasNumber = true;
+      } else if (typeof child === "object" && child !== null) {
         stack.push([child, depth + 1]);
       }
     }
   }
-  return false;
+  return { tooDeep: false, hasNumber };
 }
 
 /** Words a ShapeProblem as a rejection reason (without the message type). */

@@ -10,8 +10,10 @@
  * scan is one linear pass with no recursion, and only runs when the text holds a number that
  * could lose digits at all (the pre-check below).
  */
+import { Buffer, isUtf8 } from "node:buffer";
+
 import { numberToDecimal } from "./fields.js";
-import { describeShapeProblem, findShapeProblem, tooDeep, UnparsableItem } from "./json.js";
+import { describeShapeProblem, elementTraits, findShapeProblem, UnparsableItem } from "./json.js";
 
 /** 16 significant digits (a double holds 15 exactly) or a 3-digit exponent: worth a scan. */
 const MAYBE_INEXACT = /(?:\d\.?){16}|[eE][+-]?\d{3}/;
@@ -128,13 +130,18 @@ const quote = (literal: string) => (literal.length > 40 ? `${literal.slice(0, 37
 export function refuseUnsafeElements(text: string, value: unknown): unknown {
   const items: unknown[] = Array.isArray(value) ? value : [value];
   const deep = new Map<number, string>();
+  let hasNumber = false;
   items.forEach((item, i) => {
-    if (tooDeep(item)) {
+    const traits = elementTraits(item);
+    hasNumber ||= traits.hasNumber;
+    if (traits.tooDeep) {
       const problem = findShapeProblem(item);
       deep.set(i, problem ? describeShapeProblem(problem) : "nested too deeply");
     }
   });
-  const maybeInexact = MAYBE_INEXACT.test(text);
+  // Numbers in strings are kept exactly; only a parsed number can have been rounded, so the
+  // text is searched only when the value holds one (the regex was 4% of the push path's CPU).
+  const maybeInexact = hasNumber && MAYBE_INEXACT.test(text);
   if (deep.size === 0 && !maybeInexact) {
     return value;
   }
@@ -166,20 +173,19 @@ export function refuseUnsafeElements(text: string, value: unknown): unknown {
   return Array.isArray(value) ? out : out[0];
 }
 
-const UTF8 = new TextDecoder("utf-8", { fatal: true });
-
 /**
  * Bytes → text, refusing what is not UTF-8 (gzip, UTF-16, Latin-1) instead of silently turning
- * it into U+FFFD. The reason never quotes the content.
+ * it into U+FFFD. The reason never quotes the content. A leading byte-order mark is dropped, as
+ * TextDecoder does. (isUtf8 then toString: ~15% less CPU than a fatal TextDecoder, measured.)
  */
 export function decodeUtf8(
   bytes: Uint8Array,
 ): { ok: true; text: string } | { ok: false; reason: string } {
-  try {
-    return { ok: true, text: UTF8.decode(bytes) };
-  } catch {
+  if (!isUtf8(bytes)) {
     return { ok: false, reason: `not valid UTF-8 text (${describeEncoding(bytes)})` };
   }
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8");
+  return { ok: true, text: text.charCodeAt(0) === 0xfeff ? text.slice(1) : text };
 }
 
 function describeEncoding(bytes: Uint8Array): string {

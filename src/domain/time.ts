@@ -105,9 +105,18 @@ function parseUncached(text: string): TimeParseResult {
 export const RECEIPT_YEAR_MIN = 2000;
 export const RECEIPT_YEAR_MAX = 2100;
 
+/** The first instant of RECEIPT_YEAR_MIN and of the year after RECEIPT_YEAR_MAX, Beijing time. */
+const RECEIPT_MS_MIN = Date.UTC(RECEIPT_YEAR_MIN, 0, 1) - BEIJING_OFFSET_MS;
+const RECEIPT_MS_END = Date.UTC(RECEIPT_YEAR_MAX + 1, 0, 1) - BEIJING_OFFSET_MS;
+
 /** Why `date` (a parsed receipt time) is out of range, or null. Judged on the Beijing year. */
 export function receiptYearProblem(date: Date): string | null {
-  const year = new Date(date.getTime() + BEIJING_OFFSET_MS).getUTCFullYear();
+  // Runs for every time field of every receipt: in range is two comparisons, no Date made.
+  const ms = date.getTime();
+  if (ms >= RECEIPT_MS_MIN && ms < RECEIPT_MS_END) {
+    return null;
+  }
+  const year = new Date(ms + BEIJING_OFFSET_MS).getUTCFullYear();
   return year >= RECEIPT_YEAR_MIN && year <= RECEIPT_YEAR_MAX
     ? null
     : `year ${year} is outside ${RECEIPT_YEAR_MIN}–${RECEIPT_YEAR_MAX}`;

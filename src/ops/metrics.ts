@@ -29,6 +29,16 @@ export function createMetrics() {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.7, 1, 2.5],
     registers: [registry],
   });
+  const pushBytesInFlight = new Gauge({
+    name: "voice_receipts_push_bytes_in_flight",
+    help: "Push body bytes held by the ingester now (VMS_PUSH_MAX_BYTES_IN_FLIGHT bounds them)",
+    registers: [registry],
+  });
+  const pushBytesInFlightPeak = new Gauge({
+    name: "voice_receipts_push_bytes_in_flight_peak",
+    help: "Most push body bytes held at once since start (to size VMS_PUSH_MAX_BYTES_IN_FLIGHT)",
+    registers: [registry],
+  });
   const persisted = new Counter({
     name: "voice_receipts_persisted_total",
     help: "Receipts applied to calls/call_events/recordings by the persistence workers",
@@ -81,6 +91,8 @@ export function createMetrics() {
     receipts,
     pushRequests,
     pushDuration,
+    pushBytesInFlight,
+    pushBytesInFlightPeak,
     persisted,
     persistBatchSize,
     /** voice_receipts_reconcile_*: QueryCallDetailByCallId calls, outcomes, limiter waits. */
