@@ -6,10 +6,16 @@
  * so the out_id prefix is the key. What is learnt lives in one Redis hash that every process
  * reads and adds to, so once a kind is known the common case costs one call.
  */
+import {
+  callProduct,
+  PROD_ID_PRODUCTS,
+  ROBOT_OUT_ID_PREFIX,
+  type Product,
+} from "../domain/callDimensions.js";
 import type { RedisConnection } from "../infra/redis.js";
 
 /** Robot (smart outbound) task calls: `ALICOM_SMART_SAAS^<task>^<id>` (docs/alibaba.md §5). */
-export const SAAS_PREFIX = "ALICOM_SMART_SAAS^";
+export const SAAS_PREFIX = ROBOT_OUT_ID_PREFIX;
 
 /** A kind is trusted once it has this many answers and this share went to one ProdId. */
 export const CONFIDENT_MIN_ANSWERS = 5;
@@ -28,19 +34,21 @@ export interface ProductClues {
 }
 
 /**
- * The product the receipts reveal, when they reveal one: `smart` or `ivr` by the rules of the
- * report dimension (src/domain/callDimensions.ts, read off the row's own columns).
- * Notification and verification calls look alike in their receipts: no clue then.
+ * The product the receipts reveal, when they reveal one: `smart` or `ivr` by rules 4 and 5 of
+ * the report dimension (callProduct, src/domain/callDimensions.ts) on the row's own columns,
+ * before any ProdId is known. Notification and verification calls look alike in their
+ * receipts: no clue then.
  */
 export function productClue(c: ProductClues): "smart" | "ivr" | undefined {
-  if (
-    c.voiceType === "asr" ||
-    c.voiceType === "smart_transfer" ||
-    (c.earlyMediaCode ?? "") !== ""
-  ) {
-    return "smart";
-  }
-  return (c.dtmf ?? "") !== "" ? "ivr" : undefined;
+  const product = callProduct({
+    direction: "outbound",
+    outId: null,
+    prodId: null,
+    smartTrace:
+      c.voiceType === "asr" || c.voiceType === "smart_transfer" || (c.earlyMediaCode ?? "") !== "",
+    dtmf: c.dtmf ?? null,
+  });
+  return product === "smart" || product === "ivr" ? product : undefined;
 }
 
 /**
@@ -61,15 +69,19 @@ export function prodIdKey(outId: string | null, clues: ProductClues = {}): strin
   return m ? `p:${m[0]}` : "digits";
 }
 
+/** The ProdId of a product (callDimensions.ts PROD_ID_PRODUCTS). */
+const prodIdOf = (product: Product): string =>
+  Object.keys(PROD_ID_PRODUCTS).find((id) => PROD_ID_PRODUCTS[id] === product) as string;
+
 /**
  * The ProdId a key's calls most likely use before anything was learnt: the product's own
  * (docs/alibaba.md §4.1) for IVR and SmartCall clues, 智能外呼 for robot tasks (undocumented,
  * hence only a guess: it orders the first tries, it decides nothing).
  */
 export const LIKELY_PROD_IDS: Readonly<Record<string, string>> = Object.freeze({
-  saas: "11030000180001",
-  "none:smart": "11030000180001",
-  "none:ivr": "11000000300005",
+  saas: prodIdOf("smart"),
+  "none:smart": prodIdOf("smart"),
+  "none:ivr": prodIdOf("ivr"),
 });
 
 /** Answers per ProdId for one key. */

@@ -14,6 +14,7 @@ import { createLogger } from "../../../src/logger.js";
 import type { ProdIdMemory } from "../../../src/reconcile/prodIds.js";
 import { createCallReconciler } from "../../../src/reconcile/reconcileCall.js";
 import type { CallSnapshot } from "../../../src/store/calls/reads.js";
+import { callSnapshot } from "../../helpers/callSnapshot.js";
 
 const CONFIGURED = ["11000000300006", "11010000138001", "11000000300005", "11030000180001"];
 const ended = new Date(Date.now() - 20 * 60_000);
@@ -47,36 +48,18 @@ interface Row {
 }
 
 function snapshot(callId: string, row: Row, clues: Partial<CallSnapshot>): CallSnapshot {
-  return {
+  return callSnapshot({
     callId,
-    direction: "outbound",
     outId: null,
-    dtmf: null,
-    voiceType: null,
-    earlyMediaCode: null,
-    caller: null,
-    callee: null,
-    statusCode: "200000",
-    statusMsg: null,
     durationSeconds: 10,
-    hangupDirection: null,
     originateTime: ended,
-    ringTime: null,
     startTime: ended,
     endTime: ended,
-    lastEventTime: null,
     createdAt: ended,
     reconcileStatus: row.status,
     reconcileAttempts: row.attempts,
-    hasReport: true,
-    prodId: null,
-    detail: null,
-    discrepancies: null,
-    version: "1",
-    changed: false,
-    dueInMs: -1,
     ...clues,
-  };
+  });
 }
 
 /** Runs every pending call once per round, all at once; returns the rows and requests sent. */
