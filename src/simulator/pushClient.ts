@@ -3,6 +3,8 @@
  * received only on HTTP 200 with a JSON body whose `code` is a number ("系统仅校验返回值的code是否为数字").
  * After a failure it tries again on a schedule (docs: 1 min, 5 min, 10 min, then gives up).
  */
+import { setMaxListeners } from "node:events";
+
 import { Agent, request } from "undici";
 
 export const DEFAULT_RETRY_DELAYS_MS = [60_000, 300_000, 600_000] as const;
@@ -71,6 +73,9 @@ export function createPushClient(options: PushClientOptions): PushClient {
   const batchSize = Math.max(1, options.batchSize ?? 100);
   const agent = new Agent({ keepAliveTimeout: 4_000 });
   const closing = new AbortController();
+  // Every push in flight and every retry pause listens on it (one per concurrent push, often
+  // more than Node's default of 10): not a leak, each listener is removed when its push ends.
+  setMaxListeners(0, closing.signal);
   let closed: Promise<void> | undefined;
 
   const wait = (ms: number): Promise<void> =>
