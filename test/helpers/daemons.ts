@@ -50,7 +50,8 @@ export async function spawnDaemon(role: Role, env: Record<string, string>): Prom
       }
       return READY[role].exec(out);
     },
-    { timeoutMs: 30_000, intervalMs: 50, what: `a ${role} process ready` },
+    // A tsx-run daemon compiles its sources at start: 10–30 s on a 2-core machine at load 10.
+    { timeoutMs: 90_000, intervalMs: 50, what: `a ${role} process ready` },
   ).catch((err: unknown) => {
     // Never leave a process behind that nobody will stop.
     child.kill("SIGKILL");
