@@ -100,6 +100,18 @@ export function createReconcileMetrics(registry: Registry) {
       labelNames: ["reason"] as const,
       registers,
     }),
+    /** Set by the running reconciler's detail-lag memory (detailLag.ts). */
+    firstQueryDelay: new Gauge({
+      name: "voice_receipts_reconcile_first_query_delay_seconds",
+      help: "How long after a call's end new calls are first queried: the observed detail lag (90 % of details there), at least VMS_RECONCILE_DELAY_SECONDS; about one call in 10 is still first asked at VMS_RECONCILE_DELAY_SECONDS to keep measuring it",
+      registers,
+    }),
+    /** One per call whose first round of queries came back empty (reconcileCall.ts). */
+    firstQueryEmpty: new Counter({
+      name: "voice_receipts_reconcile_first_query_empty_total",
+      help: "Calls whose first query came back empty (the detail was not there yet): quota the first-query delay did not save",
+      registers,
+    }),
     limiterWait: new Histogram({
       name: "voice_receipts_reconcile_limiter_wait_seconds",
       help: "Time a request waited for the shared sliding-window limiter",

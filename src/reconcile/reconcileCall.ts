@@ -13,6 +13,7 @@ import {
   type JsonObject,
 } from "./detail.js";
 import { Reschedule, type DetailApi } from "./detailApi.js";
+import type { DetailLagMemory } from "./detailLag.js";
 import { afterEmptyRound, callEndedAt, giveUpAtMs, queryDateMs } from "./policy.js";
 import { prodIdKey, type ProdIdMemory } from "./prodIds.js";
 import { evidenceField, planCallRound, sweepShouldStop } from "./roundPlan.js";
@@ -57,6 +58,8 @@ export interface CallReconcilerDeps {
   write(w: ReconcileWrite): Promise<boolean>;
   api: DetailApi;
   memory: ProdIdMemory;
+  /** What the learned first-query delay is made of (detailLag.ts); absent in unit tests. */
+  lag?: Pick<DetailLagMemory, "firstEmpty" | "found" | "gaveUp">;
   logger: Logger;
 }
 
@@ -218,6 +221,9 @@ export function createCallReconciler(d: CallReconcilerDeps) {
             "quota, and one in sampleEvery is still asked so the kind comes back if that changes",
         );
       }
+      if (call.reconcileAttempts > 0) {
+        d.lag?.gaveUp(callId);
+      }
       await d.write({ kind: "skipped", callId, reason: "unsupported" });
       return { kind: "done", result: "unsupported", key };
     }
@@ -252,6 +258,7 @@ export function createCallReconciler(d: CallReconcilerDeps) {
       }
       if (answer.kind === "found") {
         void d.memory.learn(key, prodId);
+        d.lag?.found(callId, call.reconcileAttempts, Date.now() - times.endedAtMs);
         await apply(call, answer.detail, prodId, 1);
         return done("reconciled");
       }
@@ -267,6 +274,9 @@ export function createCallReconciler(d: CallReconcilerDeps) {
       }
     }
 
+    if (attempts === 1) {
+      d.lag?.firstEmpty(callId, Date.now() - times.endedAtMs);
+    }
     const next = afterEmptyRound({
       nowMs: Date.now(),
       attempts,
@@ -274,6 +284,7 @@ export function createCallReconciler(d: CallReconcilerDeps) {
       baseMs: d.retryBaseMs,
     });
     if (next.kind === "not_found") {
+      d.lag?.gaveUp(callId);
       await d.write({ kind: "not_found", callId, attempts });
       return done("not_found");
     }

@@ -18,6 +18,8 @@ import { createBatcher } from "../infra/batcher.js";
 import type { RedisConnection } from "../infra/redis.js";
 import type { Logger } from "../logger.js";
 import { createDetailApi } from "./detailApi.js";
+import { createDetailLagMemory, type DetailLagMemory } from "./detailLag.js";
+import { lagCapMs } from "./lagEstimate.js";
 import type { SlidingWindowLimiter } from "./limiter.js";
 import type { ReconcileMetrics } from "./metrics.js";
 import { retryBaseMs } from "./policy.js";
@@ -81,6 +83,7 @@ interface Running {
   limiter: SlidingWindowLimiter;
   flush(): Promise<void>;
   sizer: NodeJS.Timeout | undefined;
+  lag: DetailLagMemory;
 }
 
 export function createReconciler(deps: ReconcilerDeps): Reconciler {
@@ -117,6 +120,15 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
       maxWaitMs: 5,
       run: (items) => writeResults(pool, items),
     });
+    const lag = createDetailLagMemory({
+      redis,
+      key: `${config.queuePrefix}:reconcile-lag`,
+      configuredMs: rc.delayMs,
+      capMs: lagCapMs(rc.delayMs, rc.giveUpMs),
+      giveUpMs: rc.giveUpMs,
+      logger,
+      onDelay: (ms) => metrics.firstQueryDelay.set(ms / 1000),
+    });
     const reconcileCall = createCallReconciler({
       prodIds: rc.prodIds,
       policy: rc.policy,
@@ -127,6 +139,13 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
       write: (w) => writes.add(w),
       api,
       memory: createProdIdMemory(redis, `${config.queuePrefix}:reconcile-prodids`),
+      lag: {
+        ...lag,
+        firstEmpty(callId, ageMs) {
+          metrics.firstQueryEmpty.inc();
+          lag.firstEmpty(callId, ageMs);
+        },
+      },
       logger,
     });
     const worker = createReconcileWorker({
@@ -158,6 +177,7 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
       worker,
       limiter,
       sizer,
+      lag,
       flush: async () => {
         await reads.flush();
         await writes.flush();
@@ -177,6 +197,7 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
         pool,
         queue: link?.queue,
         delayMs: rc.delayMs,
+        ...(running ? { firstQueryDelayMs: running.lag.delayMs } : {}),
         policy: rc.policy,
         intervalMs: t.scanIntervalMs ?? 1000,
         recoverAfterMs: t.recoverAfterMs ?? 10 * 60_000,

@@ -17,6 +17,7 @@ import type { ReconcilePolicy } from "../config/index.js";
 import type { Logger } from "../logger.js";
 import { addJobs, reconcileJobId } from "../pipeline/jobs.js";
 import type { ReconcileMetrics } from "./metrics.js";
+import { BASELINE_EVERY } from "./lagEstimate.js";
 import { policySelects } from "./selection.js";
 import {
   markPolicySkipped,
@@ -32,7 +33,14 @@ export interface SchedulerOptions {
   pool: pg.Pool;
   /** Absent when reconcile is off: the loop then only marks calls `skipped`. */
   queue: Queue | undefined;
+  /** VMS_RECONCILE_DELAY_SECONDS in ms: new calls' first query, and the baseline (lagEstimate.ts). */
   delayMs: number;
+  /**
+   * The learned first-query delay (detailLag.ts), read at every scan; absent, `delayMs`. About
+   * one new call in BASELINE_EVERY is still first asked at `delayMs` so the lag keeps being
+   * measured (and the learned delay can come back down).
+   */
+  firstQueryDelayMs?: () => number;
   /**
    * VMS_RECONCILE_POLICY. A sample depends on the call_id alone, so the calls it leaves out are
    * skipped here, without a job; `incomplete` depends on the VoiceReport, which may still come,
@@ -125,7 +133,15 @@ export function createScheduler(o: SchedulerOptions) {
     }
     touched += inbound;
     for (let n = SCHEDULE_BATCH; n === SCHEDULE_BATCH && !stopped;) {
-      const rows = await scheduleNew(pool, o.delayMs, SCHEDULE_BATCH);
+      const rows = await scheduleNew(
+        pool,
+        {
+          delayMs: o.firstQueryDelayMs?.() ?? o.delayMs,
+          baselineMs: o.delayMs,
+          baselineShare: 1 / BASELINE_EVERY,
+        },
+        SCHEDULE_BATCH,
+      );
       await enqueue(await withoutUnsampled(rows), "new");
       n = rows.length;
       touched += n;

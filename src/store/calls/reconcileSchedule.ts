@@ -42,26 +42,40 @@ export async function markSkipped(
 }
 
 /**
- * Pending calls without a job: due `delayMs` after the call ended (end_time of the VoiceReport,
- * else the last VoiceCallReport event, else now). reconcile_due_at marks them scheduled.
+ * When new calls are first asked, after the call's end: `delayMs` (the learned first-query
+ * delay, src/reconcile/lagEstimate.ts), except a random `baselineShare` of them at `baselineMs`
+ * (VMS_RECONCILE_DELAY_SECONDS), whose answers keep measuring the lag.
+ */
+export interface FirstQueryDelay {
+  delayMs: number;
+  baselineMs: number;
+  baselineShare: number;
+}
+
+/**
+ * Pending calls without a job: due after the call ended (end_time of the VoiceReport, else the
+ * last VoiceCallReport event, else now) by the FirstQueryDelay. reconcile_due_at marks them
+ * scheduled.
  */
 export async function scheduleNew(
   pool: pg.Pool,
-  delayMs: number,
+  delay: FirstQueryDelay,
   limit: number,
 ): Promise<Scheduled[]> {
   const { rows } = await pool.query<Scheduled>({
     name: "reconcile-schedule-new",
     text: `update calls c
               set reconcile_due_at = greatest(now(), coalesce(c.end_time, c.last_event_time, now())
-                                                     + $1 * interval '1 millisecond')
+                    + (case when $1::float8 > $3::float8 and random() < $4::float8 then $3::float8
+                            else $1::float8 end)
+                      * interval '1 millisecond')
              from (select call_id from calls
                     where reconcile_status = ${status("pending")} and reconcile_due_at is null
                       and direction = 'outbound'
                     limit $2 for update skip locked) p
             where c.call_id = p.call_id
             ${RETURNING}`,
-    values: [delayMs, limit],
+    values: [delay.delayMs, limit, delay.baselineMs, delay.baselineShare],
   });
   return rows;
 }
