@@ -17,6 +17,7 @@ import type { Logger } from "../logger.js";
 import {
   changedMaterially,
   isBaselineAge,
+  LAG_MIN_SAMPLES,
   LAG_WINDOW,
   learnedDelayMs,
   type LagSettings,
@@ -25,6 +26,12 @@ import {
 export interface DetailLagMemory {
   /** The first-query delay for new calls: learned, else the configured one. Never waits. */
   delayMs(): number;
+  /**
+   * The learned lag (the same figure) only while it is known: enough found calls, record read
+   * recently; else undefined. Evidence that a kind has no details waits for it
+   * (unsupportedKinds.ts evidenceAgeMs).
+   */
+  knownLagMs(): number | undefined;
   /** A call's first answer (its first round) came back empty, `ageMs` after the call's end. */
   firstEmpty(callId: string, ageMs: number): void;
   /** A call was found `ageMs` after its end, after `emptyRounds` empty rounds. */
@@ -55,6 +62,8 @@ export function createDetailLagMemory(o: DetailLagOptions): DetailLagMemory {
   const staleMs = o.staleMs ?? 60_000;
   const firstKey = (callId: string) => `${o.key}:first:${callId}`;
   let learned = o.configuredMs;
+  /** Whether the last read had enough found ages for `learned` to be a measure. */
+  let known = false;
   let okAt = -Infinity;
   let triedAt = -Infinity;
   let loading: Promise<void> | undefined;
@@ -85,6 +94,7 @@ export function createDetailLagMemory(o: DetailLagOptions): DetailLagMemory {
         );
       }
       learned = next;
+      known = ages.length >= (o.minSamples ?? LAG_MIN_SAMPLES);
       okAt = Date.now();
     } catch (err) {
       o.logger.debug({ err }, "detail lag record unreadable; keeping the last delay");
@@ -117,6 +127,13 @@ export function createDetailLagMemory(o: DetailLagOptions): DetailLagMemory {
       const d = now - okAt > staleMs ? o.configuredMs : learned;
       tell(d);
       return d;
+    },
+    knownLagMs() {
+      const now = Date.now();
+      if (now - triedAt >= refreshMs) {
+        void refresh();
+      }
+      return known && now - okAt <= staleMs ? learned : undefined;
     },
     firstEmpty(callId, ageMs) {
       if (!isBaselineAge(ageMs, o.configuredMs)) {

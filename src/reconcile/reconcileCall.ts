@@ -21,6 +21,7 @@ import { policySelects } from "./selection.js";
 import {
   ANNOUNCED_FIELD,
   countsAsEvidence,
+  evidenceAgeMs,
   probeCountsAsEvidence,
   UNSUPPORTED_SAMPLE_EVERY,
 } from "./unsupportedKinds.js";
@@ -59,7 +60,7 @@ export interface CallReconcilerDeps {
   api: DetailApi;
   memory: ProdIdMemory;
   /** What the learned first-query delay is made of (detailLag.ts); absent in unit tests. */
-  lag?: Pick<DetailLagMemory, "firstEmpty" | "found" | "gaveUp">;
+  lag?: Pick<DetailLagMemory, "firstEmpty" | "found" | "gaveUp" | "knownLagMs">;
   logger: Logger;
 }
 
@@ -230,10 +231,15 @@ export function createCallReconciler(d: CallReconcilerDeps) {
     const queryDate = queryDateMs(call);
     const attempts = call.reconcileAttempts + 1;
     const times = { endedAtMs: callEndedAt(call).getTime(), nowMs: Date.now() };
+    const judge = {
+      ...times,
+      retryBaseMs: d.retryBaseMs,
+      fromAgeMs: evidenceAgeMs(d.lag?.knownLagMs()),
+    };
     const evidence =
       round.mode === "probe"
-        ? probeCountsAsEvidence({ ...times, attempts: attempts - 1, prodIds: d.prodIds.length })
-        : countsAsEvidence({ ...times, attempts, retryBaseMs: d.retryBaseMs });
+        ? probeCountsAsEvidence({ ...judge, attempts: attempts - 1, prodIds: d.prodIds.length })
+        : countsAsEvidence({ ...judge, attempts });
     let first = true;
     for (const prodId of round.prodIds) {
       const stats = first ? undefined : await d.memory.stats(key);

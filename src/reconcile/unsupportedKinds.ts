@@ -3,7 +3,7 @@
  * QueryCallDetailByCallId does not cover voice-robot calls; whether that holds for an account is
  * learnt, not assumed. A kind (the ProdId learning key of prodIds.ts: robot tasks, an out_id
  * prefix) is `unsupported` when many of its calls came back empty for every ProdId once their
- * detail should have been there (countsAsEvidence) while almost none was ever found, and
+ * detail should have been there (countsAsEvidence, past the learned detail lag) while almost none was ever found, and
  * other kinds are found meanwhile (so it is not the API or the account that is failing).
  * Calls of such a kind are then `skipped` (reason `unsupported`) except a sample that is still
  * asked: once the sample's calls are found the kind's share of found calls rises and it comes back.
@@ -13,6 +13,7 @@
  * with the least evidence so far; evidence is kept per ProdId, noted as each answer comes back. The kind is judged when every ProdId
  * has UNSUPPORTED_MIN_CALLS empty calls: 4 × 7 requests rather than 4 per call for 20 calls.
  */
+import { RETRY_MAX_MS } from "./policy.js";
 import type { ProdIdStats } from "./prodIds.js";
 
 /** Stats fields that are not ProdIds start with this (a ProdId is digits). */
@@ -39,21 +40,65 @@ export const UNSUPPORTED_SAMPLE_EVERY = 20;
 export const DETAIL_SURELY_THERE_MS = 10 * 60_000;
 
 /**
+ * How many of a call's earlier rounds may already have been at an age ≥ `fromAgeMs` (an upper
+ * bound, so a call is never counted twice): its rounds are spaced retryBaseMs × 2^(n−1) ± 10 %
+ * (policy.ts afterEmptyRound); the smallest gaps are assumed, and a job run late only makes an
+ * earlier round younger than assumed (one count fewer, never one more).
+ */
+export function earlierRoundsPast(p: {
+  /** Rounds done before this one. */
+  rounds: number;
+  ageMs: number;
+  fromAgeMs: number;
+  retryBaseMs: number;
+}): number {
+  let n = 0;
+  let age = p.ageMs;
+  for (let k = p.rounds; k >= 1; k--) {
+    age -= 0.9 * Math.min(RETRY_MAX_MS, p.retryBaseMs * 2 ** Math.min(30, k - 1));
+    if (age < p.fromAgeMs) {
+      break;
+    }
+    n++;
+  }
+  return n;
+}
+
+/**
  * Whether an empty round (every ProdId tried) is evidence about the call's kind: each call
- * counts once, on its first round if it ended long enough ago, else on its second (the first
- * may have come before the detail lag). `retryBaseMs` is about the time between the two.
+ * counts once, on its first round at an age ≥ `fromAgeMs`, the age by which its detail should be
+ * there (evidenceAgeMs). Younger empty answers say nothing: the detail may simply lag, and a
+ * second round is no proof either when the lag is longer than the first retry step.
  */
 export function countsAsEvidence(p: {
+  /** Rounds done, this one included (≥ 1). */
   attempts: number;
   endedAtMs: number;
   nowMs: number;
   retryBaseMs: number;
+  fromAgeMs: number;
 }): boolean {
-  const oldAt = (t: number) => t - p.endedAtMs >= DETAIL_SURELY_THERE_MS;
-  if (p.attempts === 1) {
-    return oldAt(p.nowMs);
-  }
-  return p.attempts === 2 && !oldAt(p.nowMs - p.retryBaseMs);
+  const ageMs = p.nowMs - p.endedAtMs;
+  return (
+    ageMs >= p.fromAgeMs &&
+    earlierRoundsPast({
+      rounds: p.attempts - 1,
+      ageMs,
+      fromAgeMs: p.fromAgeMs,
+      retryBaseMs: p.retryBaseMs,
+    }) === 0
+  );
+}
+
+/**
+ * The age from which an empty answer counts as evidence: the learned detail lag (the 90th
+ * percentile of found ages, lagEstimate.ts) once enough calls were found to know it, else
+ * DETAIL_SURELY_THERE_MS. Before the lag is known a kind is judged only on calls ended 10 min
+ * ago: slower, but a lag longer than the configured delay no longer passes for a kind without
+ * details (seen with a 10 s lag and a 3 s delay: up to a third of findable calls skipped).
+ */
+export function evidenceAgeMs(learnedLagMs: number | undefined): number {
+  return learnedLagMs ?? DETAIL_SURELY_THERE_MS;
 }
 
 function found(stats: ProdIdStats | undefined): number {
@@ -112,9 +157,9 @@ export function probeProdId(
 }
 
 /**
- * Whether a probe's empty answer is evidence: within the call's first cycle over the ProdIds
- * (each (call, ProdId) counts once) and once its detail should be there: ended long ago, or
- * asked before (the first round may have come before the detail lag, as in countsAsEvidence).
+ * Whether a probe's empty answer is evidence: at an age ≥ `fromAgeMs` (as countsAsEvidence), and
+ * within the call's first cycle over the ProdIds from then on, so each (call, ProdId) counts once
+ * (probeProdId asks the next ProdId each round).
  */
 export function probeCountsAsEvidence(p: {
   /** Rounds done before this one. */
@@ -122,9 +167,18 @@ export function probeCountsAsEvidence(p: {
   prodIds: number;
   endedAtMs: number;
   nowMs: number;
+  retryBaseMs: number;
+  fromAgeMs: number;
 }): boolean {
+  const ageMs = p.nowMs - p.endedAtMs;
   return (
-    p.attempts < p.prodIds && (p.attempts > 0 || p.nowMs - p.endedAtMs >= DETAIL_SURELY_THERE_MS)
+    ageMs >= p.fromAgeMs &&
+    earlierRoundsPast({
+      rounds: p.attempts,
+      ageMs,
+      fromAgeMs: p.fromAgeMs,
+      retryBaseMs: p.retryBaseMs,
+    }) < p.prodIds
   );
 }
 

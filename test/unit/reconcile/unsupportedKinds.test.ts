@@ -6,6 +6,7 @@ import {
   EMPTY_FIELD,
   countsAsEvidence,
   emptyField,
+  evidenceAgeMs,
   isSuspect,
   probeCountsAsEvidence,
   probeProdId,
@@ -71,38 +72,62 @@ describe("inSample", () => {
   });
 });
 
+/**
+ * A call's rounds as reconcileCall runs them: the first at `firstAge` after the call's end, then
+ * one retry step later each time (retryBaseMs × 2^(n−1), ±10 % jitter, plus however late the
+ * job ran), so the rules are checked against every schedule the scheduler can produce.
+ */
+const schedule = fc
+  .record({
+    firstAge: fc.integer({ min: 0, max: 30 * 60_000 }),
+    retryBaseMs: fc.integer({ min: 500, max: 60_000 }),
+    fromAgeMs: fc.integer({ min: 0, max: 20 * 60_000 }),
+    steps: fc.array(
+      fc.record({
+        jitter: fc.double({ min: 0.9, max: 1.1, noNaN: true }),
+        lateMs: fc.integer({ min: 0, max: 30_000 }),
+      }),
+      { minLength: 1, maxLength: 12 },
+    ),
+  })
+  .map((s) => {
+    const ages = [s.firstAge];
+    s.steps.forEach((step, i) => {
+      ages.push(ages[i]! + s.retryBaseMs * 2 ** i * step.jitter + step.lateMs);
+    });
+    return { ...s, ages };
+  });
+
 describe("countsAsEvidence", () => {
-  const MIN = 60_000;
-  it("counts each call at most once across its rounds", () => {
+  it("counts a call at most once, never before the detail should be there, and at once when it should", () => {
     fc.assert(
-      fc.property(
-        fc.integer({ min: 0, max: 60 * MIN }),
-        fc.integer({ min: 500, max: MIN }),
-        (endedAgo, retryBaseMs) => {
-          const nowMs = 1_800_000_000_000;
-          const endedAtMs = nowMs - endedAgo;
-          // Round 1 now, round 2 one retry later.
-          const r1 = countsAsEvidence({ attempts: 1, endedAtMs, nowMs, retryBaseMs });
-          const r2 = countsAsEvidence({
-            attempts: 2,
-            endedAtMs,
-            nowMs: nowMs + retryBaseMs,
-            retryBaseMs,
-          });
-          const r3 = countsAsEvidence({
-            attempts: 3,
-            endedAtMs,
-            nowMs: nowMs + 3 * retryBaseMs,
-            retryBaseMs,
-          });
-          expect(Number(r1) + Number(r2) + Number(r3)).toBe(1);
-          // A fresh call's first empty answer says nothing (the detail lag).
-          if (endedAgo < DETAIL_SURELY_THERE_MS) {
-            expect(r1).toBe(false);
+      fc.property(schedule, ({ ages, retryBaseMs, fromAgeMs }) => {
+        const counted = ages.map((age, i) =>
+          countsAsEvidence({ attempts: i + 1, endedAtMs: 0, nowMs: age, retryBaseMs, fromAgeMs }),
+        );
+        expect(counted.filter(Boolean).length).toBeLessThanOrEqual(1);
+        ages.forEach((age, i) => {
+          if (age < fromAgeMs) {
+            expect(counted[i]).toBe(false);
           }
-        },
-      ),
+        });
+        // A first round already past the lag is always evidence.
+        expect(counted[0]).toBe(ages[0]! >= fromAgeMs);
+      }),
     );
+  });
+
+  it("a lag longer than the first retry step is not taken for a kind without details", () => {
+    // Delay 3 s, retry step 1 s, detail lag 10 s (learned): rounds at 3, 4, 6 and 10 s are all
+    // younger than the lag and say nothing; the old rule counted the second one.
+    const fromAgeMs = evidenceAgeMs(10_000);
+    const ages = [3000, 4000, 6000, 10_000, 18_000];
+    const counted = ages.map((nowMs, i) =>
+      countsAsEvidence({ attempts: i + 1, endedAtMs: 0, nowMs, retryBaseMs: 1000, fromAgeMs }),
+    );
+    expect(counted).toEqual([false, false, false, true, false]);
+    // Before the lag is known, only calls ended long ago count.
+    expect(evidenceAgeMs(undefined)).toBe(DETAIL_SURELY_THERE_MS);
   });
 });
 
@@ -160,18 +185,28 @@ describe("judging a kind with one ProdId per call (suspect kinds)", () => {
 
   it("a probe counts once per (call, ProdId), only once the detail should be there", () => {
     fc.assert(
-      fc.property(fc.nat(30), fc.integer({ min: 0, max: 3_600_000 }), (attempts, endedAgo) => {
-        const counts = probeCountsAsEvidence({
-          attempts,
-          prodIds: CONFIGURED.length,
-          endedAtMs: 0,
-          nowMs: endedAgo,
+      fc.property(schedule, fc.string(), ({ ages, retryBaseMs, fromAgeMs }, callId) => {
+        const counted: string[] = [];
+        ages.forEach((age, attempts) => {
+          const counts = probeCountsAsEvidence({
+            attempts,
+            prodIds: CONFIGURED.length,
+            endedAtMs: 0,
+            nowMs: age,
+            retryBaseMs,
+            fromAgeMs,
+          });
+          if (age < fromAgeMs) {
+            expect(counts).toBe(false);
+          }
+          if (counts) {
+            counted.push(probeProdId(CONFIGURED, callId, attempts));
+          }
         });
-        if (attempts >= CONFIGURED.length) {
-          expect(counts).toBe(false);
-        }
-        if (attempts === 0) {
-          expect(counts).toBe(endedAgo >= DETAIL_SURELY_THERE_MS);
+        expect(new Set(counted).size).toBe(counted.length);
+        if (ages[0]! >= fromAgeMs) {
+          // Past the lag from the start: the first cycle over the ProdIds counts whole.
+          expect(counted.length).toBe(Math.min(ages.length, CONFIGURED.length));
         }
       }),
     );
