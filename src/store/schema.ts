@@ -249,6 +249,10 @@ export const recordings = pgTable(
     index("recordings_fetch_due_idx")
       .on(t.fetchNextAt, t.linkExpiresAt)
       .where(sql`${t.fetchStatus} = 'pending'`),
+    // The fetcher's claim order (0012): closest expiry first, the due test on the entry.
+    index("recordings_fetch_claim_idx")
+      .on(t.linkExpiresAt, t.id, t.fetchNextAt)
+      .where(sql`${t.fetchStatus} = 'pending'`),
     index("recordings_received_at_idx").on(t.receivedAt),
   ],
 );

@@ -30,8 +30,48 @@ export interface ClaimFilter {
 }
 
 /**
+ * The claim (see claimDue): $1 limit, $2 lease in ms, $3 call_id, $4 received since (NULL: any).
+ * Exported for the plan test (test/integration/recordings/claim.test.ts).
+ */
+export const CLAIM_DUE_SQL = `with picked as (
+       select r.id from recordings r
+        where r.fetch_status = 'pending' and r.fetch_next_at <= now()
+          and ($3::text is null or r.call_id = $3)
+          and ($4::timestamptz is null or r.received_at >= $4)
+          -- no other row of the recording is stored, leased or waiting, or due with a fresher
+          -- link (an equal one: a lower id)
+          and not exists (
+            select 1 from recordings s
+             where s.call_id = r.call_id and s.id <> r.id
+               and split_part(s.record_file, '?', 1) = split_part(r.record_file, '?', 1)
+               and (s.fetch_status = 'stored'
+                    or (s.fetch_status = 'pending'
+                        and (s.fetch_next_at > now()
+                             or (($4::timestamptz is null or s.received_at >= $4)
+                                 and (coalesce(s.link_expires_at, 'infinity'), r.id)
+                                     > (coalesce(r.link_expires_at, 'infinity'), s.id))))))
+        order by r.link_expires_at, r.id
+        limit $1
+        for update of r skip locked)
+     update recordings r
+        set fetch_next_at = now() + $2 * interval '1 millisecond',
+            fetch_attempts = r.fetch_attempts + 1
+       from picked where r.id = picked.id
+     returning r.id, r.call_id, r.record_file, r.link_expires_at, r.fetch_attempts,
+               coalesce(r.start_time, r.record_begin_time, r.received_at) as day`;
+
+/**
  * Claim up to `limit` due recordings, closest link expiry first, leasing each for `leaseMs`.
  * SKIP LOCKED lets any number of worker processes claim side by side.
+ *
+ * Of the rows of one recording (RECORDING_PATH), a row is claimable when it is the one with the
+ * freshest link among those due (ties: the lowest id), none of them is leased or waiting out a
+ * retry, and none is stored already (adoptStoredSiblings makes those rows stored without a
+ * download). Written as a test per row rather than as a DISTINCT ON over every due row, so that
+ * the claim walks recordings_fetch_claim_idx (migration 0012) in its ORDER BY and stops at
+ * `limit`: with a backlog, the sort of every due row made each claim O(backlog), and the fetcher
+ * claims each time a download ends. A NULL link_expires_at (the insert trigger fills it, so
+ * none in practice) counts as the latest, as it did in that sort.
  */
 export async function claimDue(
   pool: pg.Pool,
@@ -46,33 +86,7 @@ export async function claimDue(
     link_expires_at: Date;
     fetch_attempts: number;
     day: Date;
-  }>(
-    `with cand as (
-       select distinct on (r.call_id, split_part(r.record_file, '?', 1)) r.id, r.link_expires_at
-         from recordings r
-        where r.fetch_status = 'pending' and r.fetch_next_at <= now()
-          and ($3::text is null or r.call_id = $3)
-          and ($4::timestamptz is null or r.received_at >= $4)
-          and not exists (
-            select 1 from recordings s
-             where s.call_id = r.call_id and s.id <> r.id
-               and split_part(s.record_file, '?', 1) = split_part(r.record_file, '?', 1)
-               and s.fetch_status = 'pending' and s.fetch_next_at > now())
-        order by r.call_id, split_part(r.record_file, '?', 1), r.link_expires_at desc, r.id),
-     picked as (
-       select r.id from recordings r join cand on cand.id = r.id
-        where r.fetch_status = 'pending' and r.fetch_next_at <= now()
-        order by cand.link_expires_at, r.id
-        limit $1
-        for update of r skip locked)
-     update recordings r
-        set fetch_next_at = now() + $2 * interval '1 millisecond',
-            fetch_attempts = r.fetch_attempts + 1
-       from picked where r.id = picked.id
-     returning r.id, r.call_id, r.record_file, r.link_expires_at, r.fetch_attempts,
-               coalesce(r.start_time, r.record_begin_time, r.received_at) as day`,
-    [limit, leaseMs, filter.callId ?? null, filter.since ?? null],
-  );
+  }>(CLAIM_DUE_SQL, [limit, leaseMs, filter.callId ?? null, filter.since ?? null]);
   return rows
     .map((r) => ({
       id: Number(r.id),
