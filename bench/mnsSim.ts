@@ -30,6 +30,11 @@ process.on("message", (msg: { op: string; [k: string]: unknown }) => {
         counters: sim.control.counters(),
       });
       break;
+    case "cpu": {
+      const c = process.cpuUsage();
+      reply((c.user + c.system) / 1000);
+      break;
+    }
     case "close":
       void sim.close().then(() => process.exit(0));
       break;

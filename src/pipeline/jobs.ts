@@ -107,7 +107,13 @@ export async function addJobs<N extends JobName>(
     );
   }
   const { bulk, invalid } = prepareJobs(name, specs);
-  if (bulk.length > 0) {
+  const [only] = bulk;
+  if (bulk.length === 1 && only !== undefined) {
+    // One job (an MNS batch, a small push) goes without addBulk's pipeline: ioredis builds each
+    // pipeline by copying every BullMQ script onto it, the largest step of a one-job enqueue in
+    // the MNS drain's profile (docs/benchmarks.md). Same script, same id, one round trip.
+    await queue.add(only.name, only.data, only.opts);
+  } else if (bulk.length > 1) {
     await queue.addBulk(bulk);
   }
   return invalid;

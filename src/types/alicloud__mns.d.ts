@@ -74,6 +74,19 @@ declare module "@alicloud/mns" {
 
   class MNSClient {
     constructor(accountId: string, options: MNSClient.Options);
+    /** `http(s)://host[:port]` as given (internal, read by src/sources/mns/mnsClient.ts). */
+    readonly endpoint: string;
+    /** ms (internal, as above). */
+    readonly readTimeout: number;
+    /** ms (internal, as above). */
+    readonly connectTimeout: number;
+    /** The signed request headers (internal, as above). */
+    buildHeaders(
+      method: string,
+      body: string | Buffer,
+      resource: string,
+      customHeaders?: unknown,
+    ): Record<string, string>;
     /**
      * Every call goes through here; `opts` reach httpx.request (e.g. `agent`, `timeout`).
      * Internal to the SDK but stable since 1.0; src/sources/mns/mnsClient.ts wraps it.
