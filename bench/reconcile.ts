@@ -58,6 +58,7 @@ export async function run(o: ReconcileBenchOptions = {}) {
 
   const samples: Array<{ at: number; calls: number; reconciled: number }> = [];
   let workerPeakRssMb: (number | undefined)[] = [];
+  let limiter = { late: 0, corrected: 0 };
   const deadline = Date.now() + 55_000;
   try {
     for (;;) {
@@ -73,6 +74,7 @@ export async function run(o: ReconcileBenchOptions = {}) {
       await new Promise((r) => setTimeout(r, 250));
     }
   } finally {
+    limiter = await rig.limiterCounters().catch(() => limiter);
     workerPeakRssMb = await rig.stopWorkers();
   }
 
@@ -160,6 +162,9 @@ export async function run(o: ReconcileBenchOptions = {}) {
     `reconciled ${done}/${calls.length} findable of ${rig.total}; API calls ${c.calls} (${perCall.toFixed(3)} per call, ${c.emptyData} empty: ProdId learning, robot calls, never-found calls)`,
   );
   console.log(`empty answers by kind of call: ${JSON.stringify(c.emptyByKind)}`);
+  console.log(
+    `limiter: ${limiter.late} slots re-reserved (timer fired late), ${limiter.corrected} window entries moved to the real send time`,
+  );
   const summary = {
     qps: QPS,
     latencyMs: LATENCY_MS,
@@ -175,6 +180,7 @@ export async function run(o: ReconcileBenchOptions = {}) {
     sustainedCallsPerSecond: sustained,
     reconciledPerSecond: reconciledRate,
     simulator: c,
+    limiter,
     workerPeakRssMb,
   };
   await saveResults(o.mix ? "reconcile-mix" : "reconcile", summary);

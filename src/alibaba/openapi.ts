@@ -4,7 +4,11 @@
  * throttling → RateLimitedError, 5xx / network / timeout → UpstreamError, other 4xx →
  * AlibabaApiError (not retryable). Messages never contain the AccessKey secret or STS token.
  */
+import { AsyncLocalStorage } from "node:async_hooks";
+import diagnosticsChannel from "node:diagnostics_channel";
+import type { ClientRequest } from "node:http";
 import { createRequire } from "node:module";
+import type { Socket } from "node:net";
 
 import type * as OpenApiModule from "@alicloud/openapi-client";
 import type * as TeaUtilModule from "@alicloud/tea-util";
@@ -30,8 +34,51 @@ export interface RpcClientOptions {
 }
 
 export interface RpcClient {
-  /** Call `action` (e.g. `QueryCallDetailByCallId`) of API `version`; resolves with the JSON body. */
-  call(action: string, version: string, query: Record<string, string>): Promise<unknown>;
+  /**
+   * Call `action` (e.g. `QueryCallDetailByCallId`) of API `version`; resolves with the JSON body.
+   * `onSent` is called when the request is on a connected socket (onSent below), for a rate
+   * limiter that records real send times.
+   */
+  call(
+    action: string,
+    version: string,
+    query: Record<string, string>,
+    onSent?: () => void,
+  ): Promise<unknown>;
+}
+
+/** The `onSent` of the call running in this async context, and the host it goes to. */
+const sending = new AsyncLocalStorage<{ host: string; onSent: () => void }>();
+let watching = false;
+
+/**
+ * Call `onSent` of the call that made this request once its bytes can leave: the SDK (httpx,
+ * node:http with a keep-alive agent) gives no hook of its own, so node:http's
+ * `http.client.request.start` diagnostics channel finds the request (run synchronously inside
+ * the call, so the async context tells which call it is) and the host check skips any other
+ * request made meanwhile (a credentials provider's). Node 20 publishes it once the request was
+ * written to its socket; a new socket only sends after its TCP connect (and TLS handshake), which
+ * on a real endpoint can be tens of ms: then the request leaves at `connect` / `secureConnect`.
+ * A socket that fails to connect sends nothing and never calls it.
+ */
+function onRequestStart(message: unknown): void {
+  const call = sending.getStore();
+  const request = (message as { request?: ClientRequest } | undefined)?.request;
+  if (!call || !request || request.host !== call.host) {
+    return;
+  }
+  const onSocket = (socket: Socket) => {
+    if (socket.connecting) {
+      socket.once("encrypted" in socket ? "secureConnect" : "connect", call.onSent);
+    } else {
+      call.onSent();
+    }
+  };
+  if (request.socket) {
+    onSocket(request.socket);
+  } else {
+    request.once("socket", onSocket);
+  }
 }
 
 /** A 4xx answer that will not change by retrying (bad signature, unknown key, bad parameter). */
@@ -128,26 +175,33 @@ export function createRpcClient(options: RpcClientOptions): RpcClient {
     connectTimeout: timeoutMs,
   });
 
-  return {
-    async call(action, version, query) {
-      const params = new OpenApi.Params({
-        action,
-        version,
-        protocol,
-        pathname: "/",
-        method: "POST",
-        authType: "AK",
-        style: "RPC",
-        reqBodyType: "formData",
-        bodyType: "json",
-      });
-      let response: Record<string, unknown>;
-      try {
-        response = await client.callApi(params, new OpenApi.OpenApiRequest({ query }), runtime);
-      } catch (err) {
-        throw classifyRpcFailure(action, err);
-      }
-      return checkBody(action, response.body);
-    },
+  if (!watching) {
+    watching = true;
+    diagnosticsChannel.subscribe("http.client.request.start", onRequestStart);
+  }
+
+  const call: RpcClient["call"] = async (action, version, query, onSent) => {
+    if (onSent) {
+      return sending.run({ host: url.hostname, onSent }, () => call(action, version, query));
+    }
+    const params = new OpenApi.Params({
+      action,
+      version,
+      protocol,
+      pathname: "/",
+      method: "POST",
+      authType: "AK",
+      style: "RPC",
+      reqBodyType: "formData",
+      bodyType: "json",
+    });
+    let response: Record<string, unknown>;
+    try {
+      response = await client.callApi(params, new OpenApi.OpenApiRequest({ query }), runtime);
+    } catch (err) {
+      throw classifyRpcFailure(action, err);
+    }
+    return checkBody(action, response.body);
   };
+  return { call };
 }
