@@ -4,7 +4,6 @@
  * throttling → RateLimitedError, 5xx / network / timeout → UpstreamError, other 4xx →
  * AlibabaApiError (not retryable). Messages never contain the AccessKey secret or STS token.
  */
-import { AsyncLocalStorage } from "node:async_hooks";
 import diagnosticsChannel from "node:diagnostics_channel";
 import type { ClientRequest } from "node:http";
 import { createRequire } from "node:module";
@@ -47,31 +46,52 @@ export interface RpcClient {
   ): Promise<unknown>;
 }
 
-/** The `onSent` of the call running in this async context, and the host it goes to. */
-const sending = new AsyncLocalStorage<{ host: string; onSent: () => void }>();
+/**
+ * Calls waiting for their request to reach a socket, by host and query. The SDK puts the query
+ * in the URL (RPC style, ACS3 signature), so the request tells which call made it. Not an
+ * AsyncLocalStorage: on Node 20 it turns on promise hooks for the whole process, which made
+ * promise-heavy code several times slower in a quick measure here.
+ */
+const waiting = new Map<string, Array<() => void>>();
 let watching = false;
+
+function requestKey(host: string, query: Iterable<[string, string]>): string {
+  const entries = [...query].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `${host} ${JSON.stringify(entries)}`;
+}
 
 /**
  * Call `onSent` of the call that made this request once its bytes can leave: the SDK (httpx,
  * node:http with a keep-alive agent) gives no hook of its own, so node:http's
- * `http.client.request.start` diagnostics channel finds the request (run synchronously inside
- * the call, so the async context tells which call it is) and the host check skips any other
- * request made meanwhile (a credentials provider's). Node 20 publishes it once the request was
- * written to its socket; a new socket only sends after its TCP connect (and TLS handshake), which
- * on a real endpoint can be tens of ms: then the request leaves at `connect` / `secureConnect`.
- * A socket that fails to connect sends nothing and never calls it.
+ * `http.client.request.start` diagnostics channel finds the request. Node 20 publishes it once
+ * the request was written to its socket; a new socket only sends after its TCP connect (and TLS
+ * handshake), which on a real endpoint can be tens of ms: then the request leaves at `connect` /
+ * `secureConnect`. A socket that fails to connect sends nothing and never calls it. Requests of
+ * other clients (MNS, S3) match no waiting call.
  */
 function onRequestStart(message: unknown): void {
-  const call = sending.getStore();
   const request = (message as { request?: ClientRequest } | undefined)?.request;
-  if (!call || !request || request.host !== call.host) {
+  if (waiting.size === 0 || !request) {
     return;
+  }
+  const q = request.path.indexOf("?");
+  const key = requestKey(
+    request.host,
+    q < 0 ? [] : new URLSearchParams(request.path.slice(q + 1)).entries(),
+  );
+  const calls = waiting.get(key);
+  const onSent = calls?.shift();
+  if (!onSent) {
+    return;
+  }
+  if (calls!.length === 0) {
+    waiting.delete(key);
   }
   const onSocket = (socket: Socket) => {
     if (socket.connecting) {
-      socket.once("encrypted" in socket ? "secureConnect" : "connect", call.onSent);
+      socket.once("encrypted" in socket ? "secureConnect" : "connect", onSent);
     } else {
-      call.onSent();
+      onSent();
     }
   };
   if (request.socket) {
@@ -181,9 +201,27 @@ export function createRpcClient(options: RpcClientOptions): RpcClient {
   }
 
   const call: RpcClient["call"] = async (action, version, query, onSent) => {
-    if (onSent) {
-      return sending.run({ host: url.hostname, onSent }, () => call(action, version, query));
+    if (!onSent) {
+      return send(action, version, query);
     }
+    const key = requestKey(url.hostname, Object.entries(query));
+    const calls = waiting.get(key) ?? [];
+    waiting.set(key, calls);
+    calls.push(onSent);
+    try {
+      return await send(action, version, query);
+    } finally {
+      // Still there if the request never reached a socket (or the SDK changed where the query goes).
+      const i = calls.indexOf(onSent);
+      if (i >= 0) {
+        calls.splice(i, 1);
+        if (calls.length === 0 && waiting.get(key) === calls) {
+          waiting.delete(key);
+        }
+      }
+    }
+  };
+  const send = async (action: string, version: string, query: Record<string, string>) => {
     const params = new OpenApi.Params({
       action,
       version,

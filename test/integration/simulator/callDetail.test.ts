@@ -155,11 +155,16 @@ describe("QueryCallDetailByCallId", () => {
       QueryDate: String(call.originateTime),
     };
     // A call without the hook at the same time (same host, same keep-alive agent) is not counted.
+    const other = answeredCall(17);
     const [answered] = await Promise.all([
       rpc
         .call("QueryCallDetailByCallId", "2017-05-25", query, () => sentAt.push(Date.now()))
         .then(() => Date.now()),
-      rpc.call("QueryCallDetailByCallId", "2017-05-25", query),
+      rpc.call("QueryCallDetailByCallId", "2017-05-25", {
+        ...query,
+        CallId: other.callId,
+        ProdId: other.prodId!,
+      }),
     ]);
     sim.control.setLatency("detail", 0);
     expect(sentAt).toHaveLength(1);
