@@ -25,6 +25,8 @@
  * Targets: sustained ≥ 0.95 Q; max in any sliding 1 s ≤ 1.0 Q; throttled ≤ 0.1 %; with --mix,
  * requests per reconciled call at steady state ≤ 1.15.
  */
+import { monitorEventLoopDelay } from "node:perf_hooks";
+
 import { isMain, numberArg, printFigures, saveResults } from "./lib.js";
 import { runAdaptive } from "./reconcileAdaptive.js";
 import { LATENCY_MS, startRig } from "./reconcileRig.js";
@@ -57,7 +59,12 @@ export async function run(o: ReconcileBenchOptions = {}) {
   const calls = { length: rig.findable };
 
   const samples: Array<{ at: number; calls: number; reconciled: number }> = [];
+  // This process runs the simulator: a stall of its event loop stamps requests late, bunching
+  // them (receiver-side jitter no client can see). 5 ms resolution: subtracted below.
+  const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+  loopDelay.enable();
   let workerPeakRssMb: (number | undefined)[] = [];
+  let limiter = { late: 0, corrected: 0 };
   const deadline = Date.now() + 55_000;
   try {
     for (;;) {
@@ -73,9 +80,11 @@ export async function run(o: ReconcileBenchOptions = {}) {
       await new Promise((r) => setTimeout(r, 250));
     }
   } finally {
+    limiter = await rig.limiterCounters().catch(() => limiter);
     workerPeakRssMb = await rig.stopWorkers();
   }
 
+  loopDelay.disable();
   const c = sim.control.counters().detail;
   // Sustained rate: from the first sample with a full second of calls behind it to the last
   // sample with at least a second's worth of backlog still ahead (ramp-up and tail excluded).
@@ -160,6 +169,15 @@ export async function run(o: ReconcileBenchOptions = {}) {
     `reconciled ${done}/${calls.length} findable of ${rig.total}; API calls ${c.calls} (${perCall.toFixed(3)} per call, ${c.emptyData} empty: ProdId learning, robot calls, never-found calls)`,
   );
   console.log(`empty answers by kind of call: ${JSON.stringify(c.emptyByKind)}`);
+  console.log(
+    `simulator event loop (this process) stalled up to ${Math.max(0, loopDelay.max / 1e6 - 5).toFixed(0)} ms, p99.9 ${Math.max(0, loopDelay.percentile(99.9) / 1e6 - 5).toFixed(0)} ms`,
+  );
+  console.log(
+    `shortest span holding ${QPS + 1} requests (simulator): ${c.minSpanOverLimitMs?.toFixed(1) ?? "-"} ms (below 1000 = over the limit in a sliding second)`,
+  );
+  console.log(
+    `limiter: ${limiter.late} slots re-reserved (timer fired late), ${limiter.corrected} window entries moved to the real send time`,
+  );
   const summary = {
     qps: QPS,
     latencyMs: LATENCY_MS,
@@ -175,6 +193,7 @@ export async function run(o: ReconcileBenchOptions = {}) {
     sustainedCallsPerSecond: sustained,
     reconciledPerSecond: reconciledRate,
     simulator: c,
+    limiter,
     workerPeakRssMb,
   };
   await saveResults(o.mix ? "reconcile-mix" : "reconcile", summary);

@@ -4,6 +4,7 @@
  * outbound product (as the persistence workers would have stored them), and worker processes
  * configured with VMS_RECONCILE_QPS = `qps`.
  */
+import { createServer } from "node:net";
 import os from "node:os";
 
 import { Redis } from "ioredis";
@@ -48,6 +49,11 @@ export interface Rig {
   reconciled(): Promise<number>;
   /** The workers' shared adaptive rate (calls per 1.03 s window) as stored in Redis. */
   sharedRate(): Promise<number>;
+  /**
+   * The workers' limiter counters summed (/metrics): slots given up because their timer fired
+   * late, and slots whose window entry was moved to the real send time.
+   */
+  limiterCounters(): Promise<{ late: number; corrected: number }>;
   /** Stop the workers; returns their peak RSS. */
   stopWorkers(): Promise<(number | undefined)[]>;
   close(): Promise<void>;
@@ -107,11 +113,15 @@ export async function startRig(o: RigOptions): Promise<Rig> {
     LOG_LEVEL: "info",
   };
   const workers: Awaited<ReturnType<typeof startChild>>[] = [];
+  const metricsPorts: number[] = [];
   for (let i = 0; i < o.workers; i++) {
+    metricsPorts.push(await freePort());
     workers.push(
-      await startChild(["src/cli.ts", "run", "--role", "worker"], env, {
-        ready: /"reconciler started"/,
-      }),
+      await startChild(
+        ["src/cli.ts", "run", "--role", "worker"],
+        { ...env, VMS_METRICS_PORT: String(metricsPorts.at(-1)) },
+        { ready: /"reconciler started"/ },
+      ),
     );
     if ((o.nice ?? 0) > 0) {
       os.setPriority(workers.at(-1)!.child.pid!, o.nice!);
@@ -140,6 +150,15 @@ export async function startRig(o: RigOptions): Promise<Rig> {
       const v = await redis.hget(`${prefix}:reconcile-limiter:rate`, "rate");
       return v === null ? o.qps : Number(v);
     },
+    async limiterCounters() {
+      const sum = { late: 0, corrected: 0 };
+      for (const port of metricsPorts) {
+        const text = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text());
+        sum.late += counter(text, "voice_receipts_reconcile_limiter_late_total");
+        sum.corrected += counter(text, "voice_receipts_reconcile_limiter_corrected_total");
+      }
+      return sum;
+    },
     stopWorkers,
     async close() {
       await stopWorkers();
@@ -149,4 +168,20 @@ export async function startRig(o: RigOptions): Promise<Rig> {
       await dropPrefix(prefix);
     },
   };
+}
+
+function counter(metrics: string, name: string): number {
+  const m = new RegExp(`^${name} (\\S+)$`, "m").exec(metrics);
+  return m ? Number(m[1]) : 0;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
 }

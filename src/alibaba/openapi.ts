@@ -4,7 +4,10 @@
  * throttling → RateLimitedError, 5xx / network / timeout → UpstreamError, other 4xx →
  * AlibabaApiError (not retryable). Messages never contain the AccessKey secret or STS token.
  */
+import diagnosticsChannel from "node:diagnostics_channel";
+import type { ClientRequest } from "node:http";
 import { createRequire } from "node:module";
+import type { Socket } from "node:net";
 
 import type * as OpenApiModule from "@alicloud/openapi-client";
 import type * as TeaUtilModule from "@alicloud/tea-util";
@@ -30,8 +33,72 @@ export interface RpcClientOptions {
 }
 
 export interface RpcClient {
-  /** Call `action` (e.g. `QueryCallDetailByCallId`) of API `version`; resolves with the JSON body. */
-  call(action: string, version: string, query: Record<string, string>): Promise<unknown>;
+  /**
+   * Call `action` (e.g. `QueryCallDetailByCallId`) of API `version`; resolves with the JSON body.
+   * `onSent` is called when the request is on a connected socket (onSent below), for a rate
+   * limiter that records real send times.
+   */
+  call(
+    action: string,
+    version: string,
+    query: Record<string, string>,
+    onSent?: () => void,
+  ): Promise<unknown>;
+}
+
+/**
+ * Calls waiting for their request to reach a socket, by host and query. The SDK puts the query
+ * in the URL (RPC style, ACS3 signature), so the request tells which call made it. Not an
+ * AsyncLocalStorage: on Node 20 it turns on promise hooks for the whole process, which made
+ * promise-heavy code several times slower in a quick measure here.
+ */
+const waiting = new Map<string, Array<() => void>>();
+let watching = false;
+
+function requestKey(host: string, query: Iterable<[string, string]>): string {
+  const entries = [...query].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `${host} ${JSON.stringify(entries)}`;
+}
+
+/**
+ * Call `onSent` of the call that made this request once its bytes can leave: the SDK (httpx,
+ * node:http with a keep-alive agent) gives no hook of its own, so node:http's
+ * `http.client.request.start` diagnostics channel finds the request. Node 20 publishes it once
+ * the request was written to its socket; a new socket only sends after its TCP connect (and TLS
+ * handshake), which on a real endpoint can be tens of ms: then the request leaves at `connect` /
+ * `secureConnect`. A socket that fails to connect sends nothing and never calls it. Requests of
+ * other clients (MNS, S3) match no waiting call.
+ */
+function onRequestStart(message: unknown): void {
+  const request = (message as { request?: ClientRequest } | undefined)?.request;
+  if (waiting.size === 0 || !request) {
+    return;
+  }
+  const q = request.path.indexOf("?");
+  const key = requestKey(
+    request.host,
+    q < 0 ? [] : new URLSearchParams(request.path.slice(q + 1)).entries(),
+  );
+  const calls = waiting.get(key);
+  const onSent = calls?.shift();
+  if (!onSent) {
+    return;
+  }
+  if (calls!.length === 0) {
+    waiting.delete(key);
+  }
+  const onSocket = (socket: Socket) => {
+    if (socket.connecting) {
+      socket.once("encrypted" in socket ? "secureConnect" : "connect", onSent);
+    } else {
+      onSent();
+    }
+  };
+  if (request.socket) {
+    onSocket(request.socket);
+  } else {
+    request.once("socket", onSocket);
+  }
 }
 
 /** A 4xx answer that will not change by retrying (bad signature, unknown key, bad parameter). */
@@ -128,26 +195,51 @@ export function createRpcClient(options: RpcClientOptions): RpcClient {
     connectTimeout: timeoutMs,
   });
 
-  return {
-    async call(action, version, query) {
-      const params = new OpenApi.Params({
-        action,
-        version,
-        protocol,
-        pathname: "/",
-        method: "POST",
-        authType: "AK",
-        style: "RPC",
-        reqBodyType: "formData",
-        bodyType: "json",
-      });
-      let response: Record<string, unknown>;
-      try {
-        response = await client.callApi(params, new OpenApi.OpenApiRequest({ query }), runtime);
-      } catch (err) {
-        throw classifyRpcFailure(action, err);
+  if (!watching) {
+    watching = true;
+    diagnosticsChannel.subscribe("http.client.request.start", onRequestStart);
+  }
+
+  const call: RpcClient["call"] = async (action, version, query, onSent) => {
+    if (!onSent) {
+      return send(action, version, query);
+    }
+    const key = requestKey(url.hostname, Object.entries(query));
+    const calls = waiting.get(key) ?? [];
+    waiting.set(key, calls);
+    calls.push(onSent);
+    try {
+      return await send(action, version, query);
+    } finally {
+      // Still there if the request never reached a socket (or the SDK changed where the query goes).
+      const i = calls.indexOf(onSent);
+      if (i >= 0) {
+        calls.splice(i, 1);
+        if (calls.length === 0 && waiting.get(key) === calls) {
+          waiting.delete(key);
+        }
       }
-      return checkBody(action, response.body);
-    },
+    }
   };
+  const send = async (action: string, version: string, query: Record<string, string>) => {
+    const params = new OpenApi.Params({
+      action,
+      version,
+      protocol,
+      pathname: "/",
+      method: "POST",
+      authType: "AK",
+      style: "RPC",
+      reqBodyType: "formData",
+      bodyType: "json",
+    });
+    let response: Record<string, unknown>;
+    try {
+      response = await client.callApi(params, new OpenApi.OpenApiRequest({ query }), runtime);
+    } catch (err) {
+      throw classifyRpcFailure(action, err);
+    }
+    return checkBody(action, response.body);
+  };
+  return { call };
 }

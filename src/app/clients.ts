@@ -101,6 +101,7 @@ function openReconcileLink(
       windowMs: reconcileWindowMs(t),
       onRate: (rate) => metrics.rate.set(rate),
       onLate: () => metrics.limiterLate.inc(),
+      onCorrected: () => metrics.limiterCorrected.inc(),
       onError: (err) => logger.warn({ err }, "rate limiter: Redis failed"),
     }),
     rpc: createRpcClient({

@@ -189,8 +189,8 @@ export function createDetailApi(o: DetailApiOptions): DetailApi {
   ): Promise<DecodedData> {
     for (;;) {
       await gate(signal);
-      const waited = await limiter.acquire(signal);
-      metrics.limiterWait.observe(waited / 1000);
+      const slot = await limiter.acquire(signal);
+      metrics.limiterWait.observe(slot.waitedMs / 1000);
       if (!mayExecute()) {
         // Another request is probing (half-open) or the circuit opened meanwhile: executing now
         // would wait for the probe and send late, outside the slot we were given. Drop the slot.
@@ -198,17 +198,21 @@ export function createDetailApi(o: DetailApiOptions): DetailApi {
       }
       const started = performance.now();
       try {
-        const body = await breaker.execute(() =>
-          rpc.call(ACTION, VERSION, {
-            CallId: q.callId,
-            ProdId: q.prodId,
-            QueryDate: String(q.queryDateMs),
-          }),
-        );
+        const body = await breaker.execute(() => {
+          // The request leaves now, or later if its connection is new: the window records when
+          // (limiter.ts). The first call stands if the RPC client cannot tell the second.
+          slot.sent();
+          return rpc.call(
+            ACTION,
+            VERSION,
+            { CallId: q.callId, ProdId: q.prodId, QueryDate: String(q.queryDateMs) },
+            slot.sent,
+          );
+        });
         const ms = performance.now() - started;
         ewma = 0.9 * ewma + 0.1 * ms;
         metrics.callDuration.observe(ms / 1000);
-        limiter.answered(waited);
+        limiter.answered(slot.waitedMs);
         const decoded = decodeDetailResponse(body);
         metrics.calls.inc({ outcome: decoded.kind });
         return decoded;

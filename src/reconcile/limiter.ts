@@ -18,6 +18,20 @@
  * Each process has one pump that asks for as many reservations as it has waiters (one round trip
  * for many jobs), carries the clean answers seen since its last round trip (the additive
  * increase), and wakes each waiter at its time. A throttling answer is reported at once.
+ *
+ * The window records when requests really went out, not only when they were reserved: a waiter
+ * gets a slot, and the caller calls `slot.sent()` as late as it can before the request leaves
+ * (detailApi.ts calls it before the RPC call and again when the request reaches the socket).
+ * A request that leaves more than `correctAfterMs` after its reservation's time (the process
+ * descheduled, GC, a new connection's handshake) has its entry moved to the real time
+ * (`ZADD XX GT`: only later, never re-created). Otherwise a request reserved at t = 0 but sent at
+ * t = 40 and the request `rate` slots later, reserved at 1030 and sent on time, fall in one
+ * sliding second at the API (docs/benchmarks.md, "101 in a sliding second"). The later request
+ * is reserved at most `horizonMs` ahead, i.e. after the correction as long as the lateness stays
+ * below window − horizon (~530 ms), so it lands a window after the real send. Moving an entry
+ * later only raises the times the rules in limiterScript.ts compare against: both stay
+ * conservative (and a moved entry that becomes the newest paces the next grant from the real
+ * send, which is what pacing means).
  */
 import { sleep } from "../infra/sleep.js";
 import type { RedisConnection } from "../infra/redis.js";
@@ -49,15 +63,35 @@ export interface SlidingWindowLimiterOptions extends AimdOptions {
   maxLateMs?: number;
   /** Called when a reservation was dropped because its timer fired too late. */
   onLate?: () => void;
-  /** Called when Redis fails (the pump retries every 500 ms). */
+  /**
+   * A slot's request that goes out more than this after its reservation's time has its window
+   * entry moved to the real time; smaller lateness is left to the window's margin. Default 5 ms.
+   */
+  correctAfterMs?: number;
+  /** Called once per slot whose window entry was moved to its real send time, with the lateness. */
+  onCorrected?: (lateMs: number) => void;
+  /** Called when Redis fails (the pump retries every 500 ms; a failed correction is not retried). */
   onError?: (err: Error) => void;
   /** Called with the shared rate (calls per window) after every round trip. */
   onRate?: (rate: number) => void;
 }
 
+/** One request's place in the window, given by acquire(). Dropping it unused is quota-safe. */
+export interface LimiterSlot {
+  /** Time waited for the slot, ms (the wait metric, answered()). */
+  readonly waitedMs: number;
+  /**
+   * The request is going out now: call it as late as possible before its bytes leave, once or
+   * more (the latest call counts). Moves the slot's window entry to the real time when that is
+   * more than `correctAfterMs` late; fire-and-forget, never throws, Redis errors go to onError.
+   * A plain function (no `this`): it can be handed on as a callback.
+   */
+  readonly sent: () => void;
+}
+
 export interface SlidingWindowLimiter {
-  /** Resolves when the caller may send one request, with the time waited in ms. */
-  acquire(signal?: AbortSignal): Promise<number>;
+  /** Resolves when the caller may send one request. */
+  acquire(signal?: AbortSignal): Promise<LimiterSlot>;
   /**
    * A clean answer (not throttled) to a request that waited `waitedMs` for its slot: counted
    * towards the additive increase only if it waited at least one pacing gap, i.e. the rate was
@@ -77,7 +111,10 @@ interface Waiter {
   started: number;
   /** Local time the current reservation is for. */
   due?: number;
-  resolve(waitedMs: number): void;
+  /** The current reservation's member in the window and its time there (Redis's clock, ms). */
+  id?: number;
+  at?: number;
+  resolve(slot: LimiterSlot): void;
   reject(err: Error): void;
   signal: AbortSignal | undefined;
   onAbort: () => void;
@@ -146,13 +183,46 @@ export function createSlidingWindowLimiter(o: SlidingWindowLimiterOptions): Slid
     wake = undefined;
   };
 
+  const correctAfterMs = o.correctAfterMs ?? 5;
+
+  /**
+   * The slot of a reservation whose time has come. Its window entry is at `at` on Redis's clock,
+   * which is `due` on ours (`due` leans late by at most half a round trip: lateness measured from
+   * it may come out that much short, which the window's margin absorbs with the rest below
+   * `correctAfterMs`).
+   */
+  function slot(waitedMs: number, id: number, at: number, due: number): LimiterSlot {
+    /** Lateness already recorded in the window (0: the entry is at its reserved time). */
+    let moved = 0;
+    return {
+      waitedMs,
+      sent() {
+        const late = Date.now() - due;
+        if (late - moved <= correctAfterMs) {
+          return;
+        }
+        if (moved === 0) {
+          o.onCorrected?.(late);
+        }
+        moved = late;
+        // XX: an entry already trimmed (or a window that expired) is not brought back; GT: a
+        // correction that arrives after a larger one does not undo it. Not awaited: the request
+        // must not wait for Redis. Redis down, the command waits in the connection's offline
+        // queue (bounded by the slots in flight: no new slot is granted meanwhile).
+        o.redis.zadd(keys[0], "XX", "GT", at + late, String(id)).catch((err: unknown) => {
+          o.onError?.(err as Error);
+        });
+      },
+    };
+  }
+
   function settle(w: Waiter, err?: Error): void {
     clearTimeout(w.timer);
     w.signal?.removeEventListener("abort", w.onAbort);
     if (err) {
       w.reject(err);
     } else {
-      w.resolve(Date.now() - w.started);
+      w.resolve(slot(Date.now() - w.started, w.id ?? 0, w.at ?? 0, w.due ?? 0));
     }
   }
 
@@ -197,13 +267,16 @@ export function createSlidingWindowLimiter(o: SlidingWindowLimiterOptions): Slid
           rtts.shift();
         }
         const baseRtt = Math.min(...rtts);
-        const [retryAfter = 0, , ...delays] = reply;
-        for (const delay of delays) {
+        const [retryAfter = 0, , ...grants] = reply;
+        for (let i = 0; i + 2 < grants.length; i += 3) {
+          const [delay = 0, id = 0, at = 0] = grants.slice(i, i + 3);
           const w = queue.shift();
           if (!w) {
             break; // the waiter gave up meanwhile: that reservation goes unused (quota-safe)
           }
           w.due = asked + baseRtt + Math.max(0, delay);
+          w.id = id;
+          w.at = at;
           if (delay <= 0) {
             fire(w);
           } else {
@@ -224,7 +297,7 @@ export function createSlidingWindowLimiter(o: SlidingWindowLimiterOptions): Slid
       if (closed || signal?.aborted) {
         return Promise.reject(new LimiterAbortedError());
       }
-      return new Promise<number>((resolve, reject) => {
+      return new Promise<LimiterSlot>((resolve, reject) => {
         const w: Waiter = {
           started: Date.now(),
           resolve,

@@ -21,8 +21,11 @@
  *   - at ≥ (the floor(rate)-th newest reservation) + window → never more than the rate per window;
  *   - at ≥ (newest reservation) + window / rate              → evenly paced, no bursts;
  *   - at ≤ now + horizon, else the caller is told when to ask again.
+ * The client may later move a grant's entry to when its request really went out (limiter.ts,
+ * `slot.sent()`: `ZADD XX GT`, only ever later), so the rules above hold over real send times.
  *
- * Reply: { retryAfterMs, rate × 1000, delay of each grant in ms from the script's run... }.
+ * Reply: { retryAfterMs, rate × 1000, then for each grant: its delay in ms from the script's run,
+ * its id (the member in the sorted set) and its time `at` rounded up to the ms, on Redis's clock }.
  */
 
 export const LIMITER_LUA = `
@@ -77,6 +80,8 @@ for i = 1, want do
   local id = redis.call('INCR', KEYS[3])
   redis.call('ZADD', KEYS[1], at, id)
   out[#out + 1] = math.ceil(at - now)
+  out[#out + 1] = id
+  out[#out + 1] = math.ceil(at)
 end
 local ttl = math.ceil(window + horizon + 60000)
 redis.call('PEXPIRE', KEYS[1], ttl)

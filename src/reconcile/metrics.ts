@@ -123,6 +123,11 @@ export function createReconcileMetrics(registry: Registry) {
       help: "Limiter slots given up because the process was too late to use them (a stalled event loop)",
       registers,
     }),
+    limiterCorrected: new Counter({
+      name: "voice_receipts_reconcile_limiter_corrected_total",
+      help: "Requests that went out more than 5 ms after their limiter slot (a descheduled process, GC, a new connection): their place in the shared window was moved to the real send time",
+      registers,
+    }),
     callDuration: new Histogram({
       name: "voice_receipts_reconcile_call_duration_seconds",
       help: "QueryCallDetailByCallId round trip",

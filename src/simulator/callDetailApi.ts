@@ -62,12 +62,22 @@ export function callDetailAction(deps: {
   const answered = new SlidingWindow(1000);
   const attempts = new SlidingWindow(1000);
   const c = deps.counters.detail;
+  /** Arrival times of the last QPS + 1 requests, for minSpanOverLimitMs. */
+  const recent: number[] = [];
   return {
     version: "2017-05-25",
     target: "detail",
     handle({ params }) {
       const t = performance.now();
       c.maxAttemptsPerSecond = Math.max(c.maxAttemptsPerSecond, attempts.add(t));
+      recent.push(t);
+      while (recent.length > deps.settings.qps + 1) {
+        recent.shift();
+      }
+      if (recent.length === deps.settings.qps + 1) {
+        const span = t - recent[0]!;
+        c.minSpanOverLimitMs = Math.min(c.minSpanOverLimitMs ?? Infinity, span);
+      }
       if (answered.count(t) >= deps.settings.qps) {
         c.throttled++;
         throw new RpcError(400, THROTTLING_CODE, "Request was denied due to user flow control.");

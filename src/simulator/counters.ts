@@ -30,6 +30,12 @@ export interface SimCounters {
     maxPerSecond: number;
     /** Most calls including throttled ones in any sliding 1 s window: the client's own rate. */
     maxAttemptsPerSecond: number;
+    /**
+     * Shortest time in which QPS + 1 requests (throttled ones included) arrived, ms: below 1000
+     * is a sliding second over the limit; how far above 1000 tells how close the client came,
+     * a finer figure than the count (undefined until QPS + 1 requests came).
+     */
+    minSpanOverLimitMs?: number;
     faults: number;
   };
   rpcAuthFailures: number;

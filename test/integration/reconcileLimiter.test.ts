@@ -2,8 +2,13 @@
  * The shared sliding-window limiter on a real Redis: two instances on two connections (two
  * processes' worth) together stay under the limit in every sliding second, close to it under a
  * backlog, lower one shared rate on throttling and climb back to (never above) the cap on clean
- * answers, and let waiters go on abort.
+ * answers, and let waiters go on abort. Requests that go out late (held after their slot came)
+ * have their place in the window moved to when they really went out, so the limit holds over
+ * real send times.
  */
+import { setTimeout as sleep } from "node:timers/promises";
+
+import fc from "fast-check";
 import { Redis } from "ioredis";
 import { afterAll, expect, it } from "vitest";
 import { inject } from "vitest";
@@ -12,6 +17,7 @@ import {
   LimiterAbortedError,
   createSlidingWindowLimiter,
   type SlidingWindowLimiter,
+  type SlidingWindowLimiterOptions,
 } from "../../src/reconcile/limiter.js";
 import { deleteKeysWithPrefix, randomPrefix } from "../helpers/redis.js";
 
@@ -23,6 +29,7 @@ function limiter(
   limit: number,
   windowMs = 1030,
   cooldownMs?: number,
+  more: Partial<SlidingWindowLimiterOptions> = {},
 ): SlidingWindowLimiter {
   const redis = new Redis(inject("redisUrl"));
   connections.push(redis);
@@ -32,6 +39,7 @@ function limiter(
     limit,
     windowMs,
     ...(cooldownMs === undefined ? {} : { cooldownMs }),
+    ...more,
   });
 }
 
@@ -170,5 +178,108 @@ it("lets a waiting caller go when its signal aborts", async () => {
   const waiting = l.acquire(abort.signal);
   abort.abort();
   await expect(waiting).rejects.toBeInstanceOf(LimiterAbortedError);
+  l.close();
+});
+
+/**
+ * `callers` callers of each limiter send `lateness.length` requests in all: the i-th request
+ * taken goes out `lateness[i]` ms after its slot came (a descheduled process, GC, a slow
+ * connect). Returns when each really went out.
+ */
+async function sendTimes(limiters: SlidingWindowLimiter[], callers: number, lateness: number[]) {
+  const sent: number[] = [];
+  let next = 0;
+  const caller = async (l: SlidingWindowLimiter) => {
+    while (next < lateness.length) {
+      const late = lateness[next++]!;
+      const slot = await l.acquire();
+      if (late > 0) {
+        await sleep(late);
+      }
+      sent.push(Date.now());
+      slot.sent();
+    }
+  };
+  await Promise.all(limiters.flatMap((l) => Array.from({ length: callers }, () => caller(l))));
+  return sent;
+}
+
+it("moves a slot sent late to when it went out, so the limit holds over real send times", async () => {
+  const LIMIT = 10;
+  let corrected = 0;
+  const count = { onCorrected: () => corrected++ };
+  const [a, b] = [
+    limiter("late", LIMIT, 1030, undefined, count),
+    limiter("late", LIMIT, 1030, undefined, count),
+  ];
+  // A backlog (2 × 3 callers) through ~3 windows; two requests go out 80 ms after their slot.
+  // Uncorrected, each would share a sliding second with the request LIMIT slots later (reserved
+  // one 1030 ms window after the first one's reservation, i.e. 950 ms after it really went out):
+  // LIMIT + 1 in that second.
+  const lateness = Array.from({ length: 32 }, (_, i) => (i === 3 || i === 14 ? 80 : 0));
+  const sent = await sendTimes([a!, b!], 3, lateness);
+  expect(sent).toHaveLength(32);
+  expect(maxInSlidingWindow(sent, 1000)).toBeLessThanOrEqual(LIMIT);
+  expect(corrected).toBeGreaterThanOrEqual(2);
+});
+
+it("keeps the limit over real send times whatever each request's lateness below the horizon", async () => {
+  // Short windows (330 ms with the 30 ms margin, horizon 150 ms) so each run takes ~1 s;
+  // lateness up to 120 ms, below window − horizon: the later reservations are made after the
+  // correction reached Redis.
+  let run = 0;
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 120 })), {
+        minLength: 12,
+        maxLength: 24,
+      }),
+      async (lateness) => {
+        const name = `prop-${run++}`;
+        const opts = { horizonMs: 150 };
+        const ls = [limiter(name, 4, 330, undefined, opts), limiter(name, 4, 330, undefined, opts)];
+        const sent = await sendTimes(ls, 3, lateness);
+        ls.forEach((l) => l.close());
+        expect(maxInSlidingWindow(sent, 300)).toBeLessThanOrEqual(4);
+      },
+    ),
+    { numRuns: 10, seed: 24 },
+  );
+});
+
+it("moves the window entry only for a late request, and never throws when Redis is gone", async () => {
+  const redis = new Redis(inject("redisUrl"));
+  connections.push(redis);
+  const errors: Error[] = [];
+  const late: number[] = [];
+  const key = `${prefix}:entry`;
+  const l = createSlidingWindowLimiter({
+    redis,
+    key,
+    limit: 5,
+    windowMs: 1030,
+    onError: (err) => errors.push(err),
+    onCorrected: (ms) => late.push(ms),
+  });
+  const onTime = await l.acquire();
+  onTime.sent();
+  const held = await l.acquire();
+  const [, before] = await redis.zrange(`${key}:window`, "1", "1", "WITHSCORES");
+  await sleep(60);
+  held.sent();
+  held.sent(); // again, no later: nothing more to record
+  const entries = await redis.zrange(`${key}:window`, "0", "-1", "WITHSCORES");
+  // The on-time entry stays where it was reserved; the held one moved ≥ 60 ms later.
+  expect(late).toHaveLength(1);
+  expect(late[0]).toBeGreaterThanOrEqual(55);
+  expect(Number(entries[3]) - Number(before)).toBeGreaterThanOrEqual(55);
+  expect(entries).toHaveLength(4);
+
+  const third = await l.acquire();
+  redis.disconnect();
+  await sleep(20);
+  expect(() => third.sent()).not.toThrow();
+  await sleep(20);
+  expect(errors.length).toBeGreaterThanOrEqual(1);
   l.close();
 });

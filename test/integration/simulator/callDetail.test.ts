@@ -144,6 +144,34 @@ describe("QueryCallDetailByCallId", () => {
     sim.control.setLatency("detail", 0);
   });
 
+  it("calls onSent once when the request leaves, before its answer, and only for its own call", async () => {
+    const call = answeredCall(16);
+    sim.control.setLatency("detail", 200);
+    const rpc = rpcClient(sim);
+    const sentAt: number[] = [];
+    const query = {
+      CallId: call.callId,
+      ProdId: call.prodId!,
+      QueryDate: String(call.originateTime),
+    };
+    // A call without the hook at the same time (same host, same keep-alive agent) is not counted.
+    const other = answeredCall(17);
+    const [answered] = await Promise.all([
+      rpc
+        .call("QueryCallDetailByCallId", "2017-05-25", query, () => sentAt.push(Date.now()))
+        .then(() => Date.now()),
+      rpc.call("QueryCallDetailByCallId", "2017-05-25", {
+        ...query,
+        CallId: other.callId,
+        ProdId: other.prodId!,
+      }),
+    ]);
+    sim.control.setLatency("detail", 0);
+    expect(sentAt).toHaveLength(1);
+    // The simulator answers 200 ms after the request arrived: sent at the request, not the answer.
+    expect(answered - sentAt[0]!).toBeGreaterThanOrEqual(190);
+  });
+
   it("rejects missing parameters as a non-retryable error", async () => {
     const err = await rejection(
       rpcClient(sim).call("QueryCallDetailByCallId", "2017-05-25", { CallId: "1^2", ProdId: "1" }),
