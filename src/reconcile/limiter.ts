@@ -32,6 +32,10 @@
  * later only raises the times the rules in limiterScript.ts compare against: both stay
  * conservative (and a moved entry that becomes the newest paces the next grant from the real
  * send, which is what pacing means).
+ *
+ * Over 300 lines: the options (each with why its default), the pump and the slots' send-time
+ * correction share one closure's state (the waiters, the rate, the recent round trips); split
+ * into files, that state would have to be passed between them.
  */
 import { sleep } from "../infra/sleep.js";
 import type { RedisConnection } from "../infra/redis.js";
