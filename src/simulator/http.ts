@@ -39,7 +39,3 @@ export function sendJson(
   });
   res.end(text);
 }
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}

@@ -4,13 +4,14 @@
  */
 import { createHash } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { setTimeout as sleep } from "node:timers/promises";
 
 import type { Logger } from "../logger.js";
 import type { Clock } from "./clock.js";
 import type { SimCounters } from "./counters.js";
 import type { CredentialStore, KeyLookup } from "./credentials.js";
 import type { FaultBox } from "./faults.js";
-import { header, sleep } from "./http.js";
+import { header } from "./http.js";
 import { mnsRequestId } from "./ids.js";
 import {
   changeVisibility,

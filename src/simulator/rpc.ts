@@ -3,12 +3,13 @@
  * actions, signature check, JSON errors `{Code, Message, RequestId}` with 4xx/5xx statuses.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { setTimeout as sleep } from "node:timers/promises";
 
 import type { Logger } from "../logger.js";
 import type { SimCounters } from "./counters.js";
 import type { CredentialStore, KeyLookup } from "./credentials.js";
 import type { FaultBox, FaultTarget } from "./faults.js";
-import { header, sendJson, sleep } from "./http.js";
+import { header, sendJson } from "./http.js";
 import { popRequestId } from "./ids.js";
 import { NonceCache, verifyRpcRequest } from "./rpcSignature.js";
 
