@@ -39,21 +39,31 @@ export const UNSUPPORTED_SAMPLE_EVERY = 20;
 /** A call ended this long ago has its detail if it ever will (the docs' lag is 3–5 min). */
 export const DETAIL_SURELY_THERE_MS = 10 * 60_000;
 
+/** When a call's round runs, and what the evidence rules compare it with. */
+interface RoundTimes {
+  endedAtMs: number;
+  nowMs: number;
+  /** The retry step (policy.ts retryBaseMs). */
+  retryBaseMs: number;
+  /** The age by which the call's detail should be there (evidenceAgeMs). */
+  fromAgeMs: number;
+}
+
 /**
  * How many of a call's earlier rounds may already have been at an age ≥ `fromAgeMs` (an upper
- * bound, so a call is never counted twice): its rounds are spaced retryBaseMs × 2^(n−1) ± 10 %
- * (policy.ts afterEmptyRound); the smallest gaps are assumed, and a job run late only makes an
- * earlier round younger than assumed (one count fewer, never one more).
+ * bound, so a call is never counted twice), or undefined when this round itself is younger.
+ * Rounds are spaced retryBaseMs × 2^(n−1) ± 10 % (policy.ts afterEmptyRound): the smallest gaps
+ * are assumed, and a job run late only makes an earlier round younger than assumed (one count
+ * fewer, never one more).
  */
-export function earlierRoundsPast(p: {
-  /** Rounds done before this one. */
-  rounds: number;
-  ageMs: number;
-  fromAgeMs: number;
-  retryBaseMs: number;
-}): number {
+export function earlierRoundsPast(
+  p: RoundTimes & { /** Rounds done before this one. */ rounds: number },
+): number | undefined {
+  let age = p.nowMs - p.endedAtMs;
+  if (age < p.fromAgeMs) {
+    return undefined;
+  }
   let n = 0;
-  let age = p.ageMs;
   for (let k = p.rounds; k >= 1; k--) {
     age -= 0.9 * Math.min(RETRY_MAX_MS, p.retryBaseMs * 2 ** Math.min(30, k - 1));
     if (age < p.fromAgeMs) {
@@ -70,24 +80,10 @@ export function earlierRoundsPast(p: {
  * there (evidenceAgeMs). Younger empty answers say nothing: the detail may simply lag, and a
  * second round is no proof either when the lag is longer than the first retry step.
  */
-export function countsAsEvidence(p: {
-  /** Rounds done, this one included (≥ 1). */
-  attempts: number;
-  endedAtMs: number;
-  nowMs: number;
-  retryBaseMs: number;
-  fromAgeMs: number;
-}): boolean {
-  const ageMs = p.nowMs - p.endedAtMs;
-  return (
-    ageMs >= p.fromAgeMs &&
-    earlierRoundsPast({
-      rounds: p.attempts - 1,
-      ageMs,
-      fromAgeMs: p.fromAgeMs,
-      retryBaseMs: p.retryBaseMs,
-    }) === 0
-  );
+export function countsAsEvidence(
+  p: RoundTimes & { /** Rounds done, this one included (≥ 1). */ attempts: number },
+): boolean {
+  return earlierRoundsPast({ ...p, rounds: p.attempts - 1 }) === 0;
 }
 
 /**
@@ -161,25 +157,10 @@ export function probeProdId(
  * within the call's first cycle over the ProdIds from then on, so each (call, ProdId) counts once
  * (probeProdId asks the next ProdId each round).
  */
-export function probeCountsAsEvidence(p: {
-  /** Rounds done before this one. */
-  attempts: number;
-  prodIds: number;
-  endedAtMs: number;
-  nowMs: number;
-  retryBaseMs: number;
-  fromAgeMs: number;
-}): boolean {
-  const ageMs = p.nowMs - p.endedAtMs;
-  return (
-    ageMs >= p.fromAgeMs &&
-    earlierRoundsPast({
-      rounds: p.attempts,
-      ageMs,
-      fromAgeMs: p.fromAgeMs,
-      retryBaseMs: p.retryBaseMs,
-    }) < p.prodIds
-  );
+export function probeCountsAsEvidence(
+  p: RoundTimes & { /** Rounds done before this one. */ attempts: number; prodIds: number },
+): boolean {
+  return (earlierRoundsPast({ ...p, rounds: p.attempts }) ?? Infinity) < p.prodIds;
 }
 
 /** Whether calls of `key` should no longer be asked (but for the sample). */
