@@ -70,6 +70,16 @@ function requestKey(host: string, query: Iterable<[string, string]>): string {
  * other clients (MNS, S3) match no waiting call.
  */
 function onRequestStart(message: unknown): void {
+  // Node rethrows a subscriber's error as an uncaught exception, in whatever request of the
+  // process published: a send-time hint is never worth that.
+  try {
+    matchRequest(message);
+  } catch {
+    // the call's first sent() stands
+  }
+}
+
+function matchRequest(message: unknown): void {
   const request = (message as { request?: ClientRequest } | undefined)?.request;
   if (waiting.size === 0 || !request) {
     return;

@@ -16,7 +16,7 @@ import type { RedisConnection } from "../infra/redis.js";
 import type { Logger } from "../logger.js";
 import {
   changedMaterially,
-  isBaselineAge,
+  isBaselineQuery,
   LAG_MIN_SAMPLES,
   LAG_WINDOW,
   learnedDelayMs,
@@ -32,10 +32,16 @@ export interface DetailLagMemory {
    * (unsupportedKinds.ts evidenceAgeMs).
    */
   knownLagMs(): number | undefined;
-  /** A call's first answer (its first round) came back empty, `ageMs` after the call's end. */
-  firstEmpty(callId: string, ageMs: number): void;
-  /** A call was found `ageMs` after its end, after `emptyRounds` empty rounds. */
-  found(callId: string, emptyRounds: number, ageMs: number): void;
+  /**
+   * A call's first answer (its first round) came back empty, `ageMs` after the call's end; its
+   * first query was scheduled `scheduledMs` after the end (isBaselineQuery).
+   */
+  firstEmpty(callId: string, ageMs: number, scheduledMs: number | undefined): void;
+  /**
+   * A call was found `ageMs` after its end, after `emptyRounds` empty rounds; `scheduledMs` as in
+   * firstEmpty (read only when found at its first round).
+   */
+  found(callId: string, emptyRounds: number, ageMs: number, scheduledMs: number | undefined): void;
   /** A call was given up (not_found): it says nothing about the lag. */
   gaveUp(callId: string): void;
   /** Re-read the shared record now (the scheduler's cache does it every `refreshMs`). */
@@ -135,17 +141,17 @@ export function createDetailLagMemory(o: DetailLagOptions): DetailLagMemory {
       }
       return known && now - okAt <= staleMs ? learned : undefined;
     },
-    firstEmpty(callId, ageMs) {
-      if (!isBaselineAge(ageMs, o.configuredMs)) {
+    firstEmpty(callId, ageMs, scheduledMs) {
+      if (!isBaselineQuery({ firstAgeMs: ageMs, scheduledMs, configuredMs: o.configuredMs })) {
         return;
       }
       void o.redis
         .set(firstKey(callId), String(Math.round(ageMs)), "PX", Math.max(1000, o.giveUpMs))
         .catch(() => {});
     },
-    found(callId, emptyRounds, ageMs) {
+    found(callId, emptyRounds, ageMs, scheduledMs) {
       if (emptyRounds === 0) {
-        if (isBaselineAge(ageMs, o.configuredMs)) {
+        if (isBaselineQuery({ firstAgeMs: ageMs, scheduledMs, configuredMs: o.configuredMs })) {
           push(ageMs);
         }
         return;

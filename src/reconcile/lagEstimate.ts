@@ -48,13 +48,27 @@ export function lagCapMs(configuredMs: number, giveUpMs: number): number {
   return Math.max(configuredMs, Math.min(HOUR, Math.floor(giveUpMs / 4)));
 }
 
+/** How far a call's scheduled first query may be from the configured delay and still be one of it. */
+export const BASELINE_SCHEDULE_TOLERANCE_MS = 1000;
+
 /**
- * Whether a first answer at `firstAgeMs` after the call's end was a baseline query: within one
- * retry step of the configured delay (a job may run late when the queue is busy). A call whose
- * first query was much later (a backlog, or the learned delay) is no measure of the lag.
+ * Whether a call's first answer is a baseline measure of the lag: the call was scheduled at the
+ * configured delay (`scheduledMs`, its first query's due time after its end, is within
+ * BASELINE_SCHEDULE_TOLERANCE_MS of it: not the learned delay, not a backlog scheduled late),
+ * and the query ran within one retry step of it (a job may run late when the queue is busy).
+ * Judged by the age alone, calls scheduled at a learned delay D ≤ configured + one retry step
+ * would count too, and, found at once, hold D up (it crept to configured + retry step on its own).
  */
-export function isBaselineAge(firstAgeMs: number, configuredMs: number): boolean {
-  return firstAgeMs <= configuredMs + retryBaseMs(configuredMs);
+export function isBaselineQuery(p: {
+  firstAgeMs: number;
+  scheduledMs: number | undefined;
+  configuredMs: number;
+}): boolean {
+  return (
+    p.scheduledMs !== undefined &&
+    p.scheduledMs <= p.configuredMs + BASELINE_SCHEDULE_TOLERANCE_MS &&
+    p.firstAgeMs <= p.configuredMs + retryBaseMs(p.configuredMs)
+  );
 }
 
 /** The first-query delay for new calls, from the found ages of baseline calls (ms). */

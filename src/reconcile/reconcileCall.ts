@@ -231,6 +231,9 @@ export function createCallReconciler(d: CallReconcilerDeps) {
     const queryDate = queryDateMs(call);
     const attempts = call.reconcileAttempts + 1;
     const times = { endedAtMs: callEndedAt(call).getTime(), nowMs: Date.now() };
+    /** When the first query was due after the call's end (detailLag.ts: baseline or not). */
+    const scheduledMs =
+      call.dueInMs === null ? undefined : times.nowMs + call.dueInMs - times.endedAtMs;
     const judge = {
       ...times,
       retryBaseMs: d.retryBaseMs,
@@ -264,8 +267,10 @@ export function createCallReconciler(d: CallReconcilerDeps) {
       }
       if (answer.kind === "found") {
         void d.memory.learn(key, prodId);
-        d.lag?.found(callId, call.reconcileAttempts, Date.now() - times.endedAtMs);
+        const ageMs = Date.now() - times.endedAtMs;
         await apply(call, answer.detail, prodId, 1);
+        // After the write: a job redone because it failed would record the age twice.
+        d.lag?.found(callId, call.reconcileAttempts, ageMs, scheduledMs);
         return done("reconciled");
       }
       const field = evidence ? evidenceField(round.mode, prodId) : undefined;
@@ -281,7 +286,7 @@ export function createCallReconciler(d: CallReconcilerDeps) {
     }
 
     if (attempts === 1) {
-      d.lag?.firstEmpty(callId, Date.now() - times.endedAtMs);
+      d.lag?.firstEmpty(callId, Date.now() - times.endedAtMs, scheduledMs);
     }
     const next = afterEmptyRound({
       nowMs: Date.now(),

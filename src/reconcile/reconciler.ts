@@ -141,9 +141,9 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
       memory: createProdIdMemory(redis, `${config.queuePrefix}:reconcile-prodids`),
       lag: {
         ...lag,
-        firstEmpty(callId, ageMs) {
+        firstEmpty(callId, ageMs, scheduledMs) {
           metrics.firstQueryEmpty.inc();
-          lag.firstEmpty(callId, ageMs);
+          lag.firstEmpty(callId, ageMs, scheduledMs);
         },
       },
       logger,

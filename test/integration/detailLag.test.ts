@@ -30,23 +30,25 @@ describe("the detail-lag record", () => {
   it("counts baseline calls only, and every process learns the same delay", async () => {
     const a = createDetailLagMemory({ ...settings, redis });
     const b = createDetailLagMemory({ ...settings, redis });
-    // Found at once at the learnt delay: says nothing about the lag, not recorded.
-    a.found("late-1", 0, 400_000);
+    // Found at once at the learnt delay: says nothing about the lag, not recorded; even when
+    // the learnt delay is within a retry step of the configured one.
+    a.found("late-1", 0, 400_000, 400_000);
+    a.found("near", 0, 70_500, 70_000);
     // First answered late (a backlog) and found on a retry: not recorded either.
-    a.firstEmpty("late-2", 200_000);
-    a.found("late-2", 1, 500_000);
+    a.firstEmpty("late-2", 200_000, 200_000);
+    a.found("late-2", 1, 500_000, undefined);
     // Baseline calls: first asked at ~60 s, found at 180 s (after empty rounds) or at once.
     for (let i = 0; i < LAG_MIN_SAMPLES; i++) {
-      a.firstEmpty(`c${i}`, 61_000);
+      a.firstEmpty(`c${i}`, 61_000, 60_000);
     }
     await waitFor(async () => (await redis.keys(`${key}:first:*`)).length === LAG_MIN_SAMPLES, {
       timeoutMs: 5000,
       what: "baseline first ages stored",
     });
     for (let i = 0; i < LAG_MIN_SAMPLES; i++) {
-      a.found(`c${i}`, 2, 180_000);
+      a.found(`c${i}`, 2, 180_000, undefined);
     }
-    a.found("quick", 0, 62_000);
+    a.found("quick", 0, 62_000, 60_000);
     await waitFor(async () => (await redis.llen(key)) === LAG_MIN_SAMPLES + 1, {
       timeoutMs: 5000,
       what: "found ages recorded",
@@ -54,7 +56,7 @@ describe("the detail-lag record", () => {
     const ages = (await redis.lrange(key, 0, -1)).map(Number).sort((x, y) => x - y);
     expect(ages).toEqual([62_000, ...Array<number>(LAG_MIN_SAMPLES).fill(180_000)]);
     // The first ages are gone once the calls are found; a given-up call's too.
-    a.firstEmpty("gone", 61_000);
+    a.firstEmpty("gone", 61_000, 60_000);
     a.gaveUp("gone");
     await waitFor(async () => (await redis.keys(`${key}:first:*`)).length === 0, {
       timeoutMs: 5000,
@@ -88,7 +90,7 @@ describe("the detail-lag record", () => {
         timeoutMs: 10_000,
         what: "the configured delay while Redis is cut",
       });
-      m.found("while-down", 0, 61_000);
+      m.found("while-down", 0, 61_000, 60_000);
       await proxy.restore();
       await waitFor(async () => m.delayMs() === 180_000, {
         timeoutMs: 10_000,

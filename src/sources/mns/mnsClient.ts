@@ -116,7 +116,8 @@ async function receive(
     throw err;
   }
   const body: Record<string, unknown> = {};
-  // `?? {}`: a document that is neither <Messages> nor <Error> reads as no messages (not a TypeError).
+  // `?? {}`: a document that is neither <Messages> nor <Error> gives a body without messages, which
+  // the consumer backs off from as an unexpected answer (the SDK threw a TypeError).
   for (const [key, value] of Object.entries(parsed.Messages ?? {})) {
     if (key !== "$") {
       body[key] = sdkXml.extract(value);
