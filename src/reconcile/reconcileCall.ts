@@ -20,9 +20,9 @@ import { evidenceField, planCallRound, sweepShouldStop } from "./roundPlan.js";
 import { policySelects } from "./selection.js";
 import {
   ANNOUNCED_FIELD,
-  countsAsEvidence,
   evidenceAgeMs,
-  probeCountsAsEvidence,
+  roundCountsAsEvidence,
+  UNSUPPORTED_LOG,
   UNSUPPORTED_SAMPLE_EVERY,
 } from "./unsupportedKinds.js";
 import type { CallSnapshot } from "../store/calls/reads.js";
@@ -214,13 +214,7 @@ export function createCallReconciler(d: CallReconcilerDeps) {
     });
     if (round.mode === "skip") {
       if (await d.memory.flagOnce(key, ANNOUNCED_FIELD)) {
-        d.logger.warn(
-          { kind: key, sampleEvery: UNSUPPORTED_SAMPLE_EVERY },
-          "QueryCallDetailByCallId never has details for this kind of call (empty for every ProdId " +
-            "across many calls while other kinds are found; some docs say robot calls are not " +
-            "covered): its calls are now skipped with reason 'unsupported' instead of spending " +
-            "quota, and one in sampleEvery is still asked so the kind comes back if that changes",
-        );
+        d.logger.warn({ kind: key, sampleEvery: UNSUPPORTED_SAMPLE_EVERY }, UNSUPPORTED_LOG);
       }
       if (call.reconcileAttempts > 0) {
         d.lag?.gaveUp(callId);
@@ -231,18 +225,16 @@ export function createCallReconciler(d: CallReconcilerDeps) {
     const queryDate = queryDateMs(call);
     const attempts = call.reconcileAttempts + 1;
     const times = { endedAtMs: callEndedAt(call).getTime(), nowMs: Date.now() };
-    /** When the first query was due after the call's end (detailLag.ts: baseline or not). */
+    // When the first query was due after the call's end (baseline or not, detailLag.ts).
     const scheduledMs =
       call.dueInMs === null ? undefined : times.nowMs + call.dueInMs - times.endedAtMs;
-    const judge = {
+    const evidence = roundCountsAsEvidence(round.mode === "probe", {
       ...times,
+      attempts,
+      prodIds: d.prodIds.length,
       retryBaseMs: d.retryBaseMs,
       fromAgeMs: evidenceAgeMs(d.lag?.knownLagMs()),
-    };
-    const evidence =
-      round.mode === "probe"
-        ? probeCountsAsEvidence({ ...judge, attempts: attempts - 1, prodIds: d.prodIds.length })
-        : countsAsEvidence({ ...judge, attempts });
+    });
     let first = true;
     for (const prodId of round.prodIds) {
       const stats = first ? undefined : await d.memory.stats(key);

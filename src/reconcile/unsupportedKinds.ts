@@ -32,6 +32,12 @@ export const ANNOUNCED_FIELD = `${META}announced`;
  * f = 0.9 (a wrong judgement would still be undone by the sample).
  */
 export const UNSUPPORTED_MIN_CALLS = 7;
+/** Logged once, when a kind is first judged unsupported: what it means for the operator. */
+export const UNSUPPORTED_LOG =
+  "QueryCallDetailByCallId never has details for this kind of call (empty for every ProdId " +
+  "across many calls while other kinds are found; some docs say robot calls are not " +
+  "covered): its calls are now skipped with reason 'unsupported' instead of spending " +
+  "quota, and one in sampleEvery is still asked so the kind comes back if that changes";
 /** Found share under which a kind is unsupported. */
 export const UNSUPPORTED_FOUND_SHARE = 0.05;
 /** One call in this many of an unsupported kind is still asked. */
@@ -161,6 +167,14 @@ export function probeCountsAsEvidence(
   p: RoundTimes & { /** Rounds done before this one. */ attempts: number; prodIds: number },
 ): boolean {
   return (earlierRoundsPast({ ...p, rounds: p.attempts }) ?? Infinity) < p.prodIds;
+}
+
+/** Whether a round's empty answers are evidence: a probe's (one ProdId) or a sweep's. */
+export function roundCountsAsEvidence(
+  probe: boolean,
+  p: RoundTimes & { /** Rounds done, this one included. */ attempts: number; prodIds: number },
+): boolean {
+  return probe ? probeCountsAsEvidence({ ...p, attempts: p.attempts - 1 }) : countsAsEvidence(p);
 }
 
 /** Whether calls of `key` should no longer be asked (but for the sample). */
